@@ -1,0 +1,16 @@
+"""cosmobench: score generative models of the cosmic matter field against reference N-body fields.
+
+Layers (imports point down): ``cli`` -> ``evaluate`` -> ``registry`` -> ``compare`` -> ``stats`` -> ``data``.
+"""
+
+from cosmobench._version import __version__
+from cosmobench.errors import CosmobenchError
+
+__all__ = ["__version__", "CosmobenchError", "evaluate"]
+
+
+def evaluate(*args, **kwargs):
+    """Score a generator against the reference fields; see :func:`cosmobench.evaluate.evaluate`."""
+    from cosmobench.evaluate import evaluate as _evaluate
+
+    return _evaluate(*args, **kwargs)

@@ -1,0 +1,5 @@
+import sys
+
+from cosmobench.cli import main
+
+sys.exit(main())
