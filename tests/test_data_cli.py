@@ -1,0 +1,70 @@
+"""``cosmobench data build | info | import`` through argparse, with a fake simulator."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from cosmobench.data import commands, store
+from cosmobench.errors import CosmobenchError
+
+from test_store import FakeSim
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("COSMOBENCH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def run(argv):
+    """Parse and dispatch like cosmobench.cli.main (which also needs the other layers' commands)."""
+    parser = argparse.ArgumentParser(prog="cosmobench")
+    commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_info_empty(home, capsys):
+    assert run(["data", "info"]) == 0
+    assert "no sources" in capsys.readouterr().out
+
+
+def test_build_then_info(home, monkeypatch, capsys):
+    sim = FakeSim()
+    monkeypatch.setattr(store, "_get_simulator", lambda: sim)
+    assert run(["data", "build", "--config", "small", "--boxes", "3", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "sim-small" in out and "3 boxes" in out
+    assert run(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    src = store.get_source("sim-small")
+    line = next(l for l in out.splitlines() if l.startswith("sim-small"))
+    assert "quijote-z0" in line and "0/1/2" in line and src.content_hash[:12] in line
+    assert f"{src.sigma0:.5f}" in line and "MB" in line and str(src.n_maps()) in line
+    with pytest.raises(CosmobenchError, match="reserved"):
+        run(["data", "build", "--source", "sim", "--config", "small", "--no-progress"])
+
+
+def test_import_cli(home, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    p = tmp_path / "df_z=0.npy"
+    a = np.exp(rng.standard_normal((256, 256)) * 0.5)
+    np.save(p, (a / a.mean() - 1).astype(np.float32))
+    assert run(["data", "import", str(p), "--name", "q2"]) == 0
+    assert "q2" in capsys.readouterr().out
+    assert run(["data", "info"]) == 0
+    assert "quijote2d-z0" in capsys.readouterr().out
+
+
+def test_through_main_cli(home, tmp_path, capsys):
+    cli = pytest.importorskip("cosmobench.cli")
+    pytest.importorskip("cosmobench.commands")
+    bad = tmp_path / "df_z=0.npy"
+    np.save(bad, np.zeros((256, 256), np.int32))
+    assert cli.main(["data", "import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "int32" in err and "Traceback" not in err
+    assert cli.main(["data", "info"]) == 0
