@@ -1,0 +1,344 @@
+"""Distances between two sets of per-map summaries.
+
+Every distance takes the model's summaries ``X`` (n, d) and the reference's ``Y`` (m, d) and
+returns a float ≥ 0: lower is better, and it tends to 0 when both sets are drawn from the same law
+and n, m grow. Its size for a *finite* draw is what the noise floor of
+:func:`cosmobench.compare.score.score_statistic` measures, so no distance needs to be calibrated
+to an absolute scale.
+
+========== =====================================================================================
+name       definition
+========== =====================================================================================
+chi2       ``(x̄ − ȳ)ᵀ C⁻¹ (x̄ − ȳ) / d`` on columns standardised by Y's std, C = Ledoit–Wolf shrunk
+           correlation of Y. The squared Mahalanobis distance of the means per dimension. Under
+           the null (same law) its expectation is ≈ ``(1/n + 1/m)``; ``chi2_per_dof`` in the
+           details divides that out (≈ 1 under the null). Catches mean shifts of any statistic.
+frechet    Fréchet (2-Wasserstein) distance between Gaussians fitted to X and Y, after
+           standardising both by Y's column std, divided by d. Catches variance and covariance
+           mismatch as well as means.
+hist_w1    Wasserstein-1 between the mean histograms ``X.mean(0)`` and ``Y.mean(0)`` (each
+           renormalised to unit sum), in **bin units**: ``Σ |cumsum(p) − cumsum(q)|``; multiply by
+           the bin width for the statistic's units.
+abs_mean   ``mean_j |x̄_j − ȳ_j|`` (for the 1-column ``mean`` statistic: ``|x̄ − ȳ|``); the signed
+           difference is in the details.
+diversity  ``|log(spread(X) / spread(Y))|`` with spread the mean pairwise Euclidean distance of
+           at most 1,000 rows (fixed seed, canonical row order) —
+           :func:`cosmobench.stats.diversity.pairwise_spread`. A collapsed set gives a large value.
+========== =====================================================================================
+
+Constant columns
+----------------
+Columns where Y has (numerically) zero variance — a structure count that is always 0 — are
+standardised by a variance floor, ``1e-6 × max(|ȳ_j|, median std of the other columns)`` (``1e-12``
+when both are 0). Where X agrees with Y there they contribute nothing; where X differs the distance
+becomes very large but stays finite, since the reference says such a value never happens.
+
+Besides :data:`DISTANCES` and :func:`distance`, :func:`prepare_distance` fixes the reference once
+and returns a function of X alone, which is what the bootstrap and the noise floor use.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from cosmobench.errors import CosmobenchError
+
+__all__ = ["DISTANCES", "distance", "prepare_distance", "distance_details", "DISTANCE_DESCRIPTIONS"]
+
+#: Relative size of the variance floor of constant columns (see the module docstring).
+CONSTANT_COLUMN_FLOOR = 1e-6
+#: Rows of the pairwise-spread subset of the "diversity" distance, and its seed.
+DIVERSITY_MAX_ROWS = 1000
+DIVERSITY_SEED = 0
+
+# A prepared distance: X -> (value, details).
+_Prepared = Callable[[np.ndarray], "tuple[float, dict]"]
+
+
+def _as_summaries(a, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CosmobenchError(f"{name} summaries could not be read as a float array ({exc}); pass an (n, d) array") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise CosmobenchError(f"{name} summaries have shape {arr.shape}; expected (n, d): one summary vector per map")
+    if arr.shape[1] < 1:
+        raise CosmobenchError(f"{name} summaries have no columns; the statistic returned empty vectors")
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).any(axis=1).sum())
+        raise CosmobenchError(f"{bad} {name} summary rows contain NaN or Inf; check the maps that produced them")
+    return arr
+
+
+def _check_pair(name: str, X, Y, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    X = _as_summaries(X, "model")
+    Y = _as_summaries(Y, "reference")
+    if X.shape[1] != Y.shape[1]:
+        raise CosmobenchError(
+            f"model summaries have {X.shape[1]} columns but reference summaries have {Y.shape[1]}; "
+            "compare summaries of the same statistic with the same settings"
+        )
+    for arr, who in ((X, "model"), (Y, "reference")):
+        if arr.shape[0] < min_rows:
+            raise CosmobenchError(
+                f"the {name!r} distance needs at least {min_rows} {who} rows, got {arr.shape[0]}: pass more maps"
+            )
+    return X, Y
+
+
+def _column_scale(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Y's column std with the variance floor of constant columns, and the mask of live (non-constant) columns."""
+    s = Y.std(axis=0, ddof=1)
+    pos = s[s > 0]
+    typical = float(np.median(pos)) if pos.size else 0.0
+    floor = CONSTANT_COLUMN_FLOOR * np.maximum(np.abs(Y.mean(axis=0)), typical)
+    floor = np.where(floor > 0, floor, 1e-12)
+    return np.maximum(s, floor), s > floor
+
+
+def _ledoit_wolf(Z: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ledoit–Wolf (2004) shrinkage of the covariance of centred rows ``Z`` towards ``μ I``.
+
+    Returns the shrunk (unbiased-normalised) covariance and the shrinkage intensity in [0, 1].
+    """
+    m, p = Z.shape
+    S = Z.T @ Z / m
+    mu = float(np.trace(S)) / p
+    delta = float(((S - mu * np.eye(p)) ** 2).sum()) / p
+    row4 = float((np.einsum("ij,ij->i", Z, Z) ** 2).sum())
+    beta = (row4 / m - float((S**2).sum())) / (m * p)
+    beta = min(max(beta, 0.0), delta)
+    lam = beta / delta if delta > 0 else 0.0
+    shrunk = (1.0 - lam) * S + lam * mu * np.eye(p)
+    return shrunk * (m / (m - 1.0)), lam
+
+
+def _prep_chi2(Y: np.ndarray) -> _Prepared:
+    m, d = Y.shape
+    ybar = Y.mean(axis=0)
+    scale, live = _column_scale(Y)
+    Z = (Y - ybar) / scale
+    C = np.eye(d)
+    lam = 0.0
+    if live.any():
+        C_live, lam = _ledoit_wolf(Z[:, live])
+        C[np.ix_(live, live)] = C_live
+    w, V = np.linalg.eigh(C)
+    w = np.maximum(w, 1e-12 * max(float(w.max()), 1e-300))
+    W = V / np.sqrt(w)  # C⁻¹ = W Wᵀ
+    n_const = int((~live).sum())
+
+    def f(X: np.ndarray) -> tuple[float, dict]:
+        n = X.shape[0]
+        z = (X.mean(axis=0) - ybar) / scale
+        u = z @ W
+        val = float(u @ u) / d
+        return val, {
+            "chi2_per_dof": val / (1.0 / n + 1.0 / m),
+            "shrinkage": lam,
+            "constant_columns": n_const,
+        }
+
+    return f
+
+
+def _mean_cov(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mu = A.mean(axis=0)
+    Ac = A - mu
+    return mu, Ac.T @ Ac / (A.shape[0] - 1)
+
+
+def _psd_sqrt(S: np.ndarray) -> np.ndarray:
+    w, V = np.linalg.eigh((S + S.T) / 2)
+    return (V * np.sqrt(np.maximum(w, 0.0))) @ V.T
+
+
+def _prep_frechet(Y: np.ndarray) -> _Prepared:
+    d = Y.shape[1]
+    scale, _ = _column_scale(Y)
+    ybar = Y.mean(axis=0)
+    mu_y, S_y = _mean_cov((Y - ybar) / scale)
+    Sy_half = _psd_sqrt(S_y)
+    tr_y = float(np.trace(S_y))
+
+    def f(X: np.ndarray) -> tuple[float, dict]:
+        mu_x, S_x = _mean_cov((X - ybar) / scale)
+        # tr sqrt(S_x S_y) = tr sqrt(S_y^½ S_x S_y^½): a symmetric PSD form, stable and exact.
+        M = Sy_half @ S_x @ Sy_half
+        ev = np.linalg.eigvalsh((M + M.T) / 2)
+        cross = float(np.sqrt(np.maximum(ev, 0.0)).sum())
+        mean_term = float(((mu_x - mu_y) ** 2).sum())
+        cov_term = max(float(np.trace(S_x)) + tr_y - 2.0 * cross, 0.0)
+        return (mean_term + cov_term) / d, {"mean_term": mean_term / d, "cov_term": cov_term / d}
+
+    return f
+
+
+def _unit_hist(h: np.ndarray, who: str) -> np.ndarray:
+    if (h < 0).any():
+        raise CosmobenchError(f"the {who} histograms have negative entries; 'hist_w1' needs histogram (count/density) summaries")
+    s = float(h.sum())
+    if not s > 0:
+        raise CosmobenchError(f"the {who} histograms are empty (sum 0); check the histogram range of the statistic")
+    return h / s
+
+
+def _prep_hist_w1(Y: np.ndarray) -> _Prepared:
+    cq = np.cumsum(_unit_hist(Y.mean(axis=0), "reference"))
+
+    def f(X: np.ndarray) -> tuple[float, dict]:
+        cp = np.cumsum(_unit_hist(X.mean(axis=0), "model"))
+        return float(np.abs(cp - cq).sum()), {"units": "bins"}
+
+    return f
+
+
+def _prep_abs_mean(Y: np.ndarray) -> _Prepared:
+    ybar = Y.mean(axis=0)
+    ystd = Y.std(axis=0, ddof=1)
+
+    def f(X: np.ndarray) -> tuple[float, dict]:
+        diff = X.mean(axis=0) - ybar
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(ystd > 0, diff / np.where(ystd > 0, ystd, 1.0), np.nan)
+        signed = float(diff[0]) if diff.size == 1 else diff.tolist()
+        rel_out = float(rel[0]) if rel.size == 1 else rel.tolist()
+        return float(np.abs(diff).mean()), {"signed": signed, "signed_over_ref_std": rel_out}
+
+    return f
+
+
+def _prep_diversity(Y: np.ndarray) -> _Prepared:
+    from cosmobench.stats.diversity import pairwise_spread
+
+    sy = pairwise_spread(Y, max_rows=DIVERSITY_MAX_ROWS, seed=DIVERSITY_SEED)
+
+    def f(X: np.ndarray) -> tuple[float, dict]:
+        sx = pairwise_spread(X, max_rows=DIVERSITY_MAX_ROWS, seed=DIVERSITY_SEED)
+        top = max(sx, sy)
+        if top == 0:
+            val = 0.0
+        else:
+            tiny = 1e-12 * top  # a fully collapsed set scores |log 1e-12| ≈ 27.6, not inf
+            val = abs(float(np.log(max(sx, tiny) / max(sy, tiny))))
+        return val, {"spread_model": sx, "spread_ref": sy, "spread_ratio": (sx / sy) if sy > 0 else None}
+
+    return f
+
+
+_PREPARERS: dict[str, Callable[[np.ndarray], _Prepared]] = {
+    "chi2": _prep_chi2,
+    "frechet": _prep_frechet,
+    "hist_w1": _prep_hist_w1,
+    "abs_mean": _prep_abs_mean,
+    "diversity": _prep_diversity,
+}
+
+#: One line per distance, for score cards.
+DISTANCE_DESCRIPTIONS: dict[str, str] = {
+    "chi2": "squared Mahalanobis distance of the means per dimension (shrunk reference correlation)",
+    "frechet": "Frechet distance of Gaussian fits, standardised by the reference std, per dimension",
+    "hist_w1": "Wasserstein-1 between the mean histograms, in bins",
+    "abs_mean": "absolute difference of the means",
+    "diversity": "|log| of the ratio of mean pairwise distances (model / reference)",
+}
+
+
+def _unknown(name: str) -> CosmobenchError:
+    return CosmobenchError(f"unknown distance {name!r}; use one of: {', '.join(sorted(_PREPARERS))}")
+
+
+def prepare_distance(name: str, Y) -> Callable[[np.ndarray], "tuple[float, dict]"]:
+    """Fix the reference of a distance once; return ``f(X) -> (value, details)``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DISTANCES`.
+    Y : array_like
+        Reference summaries ``(m, d)``, ``m >= 2``.
+
+    Returns
+    -------
+    callable
+        ``f(X)`` validates ``X`` against ``Y`` and returns the distance and a JSON-friendly dict of
+        details (e.g. ``chi2_per_dof``, the signed mean difference, the two spreads).
+
+    Raises
+    ------
+    CosmobenchError
+        Unknown name, malformed summaries, or fewer than 2 reference rows.
+    """
+    if name not in _PREPARERS:
+        raise _unknown(name)
+    Y = _as_summaries(Y, "reference")
+    if Y.shape[0] < 2:
+        raise CosmobenchError(f"the {name!r} distance needs at least 2 reference rows, got {Y.shape[0]}: pass more maps")
+    inner = _PREPARERS[name](Y)
+
+    d = Y.shape[1]
+
+    def f(X) -> tuple[float, dict]:
+        Xc = _as_summaries(X, "model")
+        if Xc.shape[1] != d:
+            raise CosmobenchError(
+                f"model summaries have {Xc.shape[1]} columns but reference summaries have {d}; "
+                "compare summaries of the same statistic with the same settings"
+            )
+        if Xc.shape[0] < 2:
+            raise CosmobenchError(f"the {name!r} distance needs at least 2 model rows, got {Xc.shape[0]}: pass more maps")
+        return inner(Xc)
+
+    f.reference_rows = Y.shape[0]  # type: ignore[attr-defined]
+    return f
+
+
+def _public(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    def fn(X, Y) -> float:
+        return distance(name, X, Y)
+
+    fn.__name__ = name
+    fn.__doc__ = f"{DISTANCE_DESCRIPTIONS[name]}; see :mod:`cosmobench.compare.distances`."
+    return fn
+
+
+def distance(name: str, X, Y) -> float:
+    """The distance ``name`` between model summaries ``X`` (n, d) and reference summaries ``Y`` (m, d).
+
+    Parameters
+    ----------
+    name : str
+        One of ``"chi2"``, ``"frechet"``, ``"hist_w1"``, ``"abs_mean"``, ``"diversity"``.
+    X, Y : array_like
+        Summaries with the same number of columns and at least 2 rows each; a 1-D array is one column.
+
+    Returns
+    -------
+    float
+        ≥ 0; lower is better.
+
+    Raises
+    ------
+    CosmobenchError
+        Unknown name, mismatched columns, too few rows, NaN/Inf.
+    """
+    if name not in _PREPARERS:
+        raise _unknown(name)
+    X, Y = _check_pair(name, X, Y)
+    return _PREPARERS[name](Y)(X)[0]
+
+
+def distance_details(name: str, X, Y) -> dict:
+    """The details dict of :func:`prepare_distance` for one pair (e.g. ``chi2_per_dof``, signed mean)."""
+    if name not in _PREPARERS:
+        raise _unknown(name)
+    X, Y = _check_pair(name, X, Y)
+    return _PREPARERS[name](Y)(X)[1]
+
+
+#: Distance name → ``f(X (n, d), Y (m, d)) -> float`` (≥ 0, lower is better).
+DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {name: _public(name) for name in _PREPARERS}

@@ -1,0 +1,170 @@
+"""Scores: noise-floor calibration, detection power, determinism, memorisation, composite."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cosmobench.compare import (
+    RATIO_CAP,
+    MetricScore,
+    composite_score,
+    memorisation_score,
+    score_statistic,
+)
+from cosmobench.errors import CosmobenchError
+
+
+def _gauss(rng, n, d, shift=0.0, scale=1.0):
+    return rng.standard_normal((n, d)) * scale + shift
+
+
+def _sets(seed, n=400, m=1500, f=1500, d=8, **model_kw):
+    rng = np.random.default_rng(seed)
+    return _gauss(rng, n, d, **model_kw), _gauss(rng, m, d), _gauss(rng, f, d)
+
+
+@pytest.mark.parametrize("dist", ["chi2", "frechet", "diversity", "abs_mean"])
+def test_same_law_gives_ratio_near_one(dist):
+    # The floor is a median of fresh-draw distances, so a fresh draw's ratio has median ≈ 1; folded
+    # distances (|log spread ratio|) have a right-skewed ratio whose mean sits a little above 1.
+    ratios = []
+    for seed in range(16):
+        X, Y, F = _sets(100 + seed)
+        s = score_statistic("s", dist, X, Y, F, seed=seed, n_boot=0, n_floor_draws=7)
+        ratios.append(s.ratio)
+    assert 0.6 <= np.mean(ratios) <= 1.6, ratios
+    assert 0.6 <= np.median(ratios) <= 1.6, ratios
+
+
+def test_shifted_mean_is_far_above_the_floor():
+    X, Y, F = _sets(1, shift=0.3)
+    s = score_statistic("power", "chi2", X, Y, F, seed=0, n_boot=30)
+    assert s.ratio > 10
+    assert s.ci[0] > s.floor  # the interval excludes a fresh draw
+    assert s.extra["ratio_ci"][0] > 1
+    assert s.extra["details"]["chi2_per_dof"] > 10
+
+
+def test_collapsed_set_is_flagged_by_diversity():
+    rng = np.random.default_rng(2)
+    Y, F = _gauss(rng, 1500, 16), _gauss(rng, 1500, 16)
+    X = Y[0] + 1e-4 * rng.standard_normal((400, 16))
+    s = score_statistic("diversity", "diversity", X, Y, F, seed=0, n_boot=5)
+    assert s.ratio > 100
+    assert s.extra["details"]["spread_ratio"] < 1e-2
+
+
+def test_deterministic_in_seed_and_independent_of_row_order():
+    X, Y, F = _sets(3)
+    a = score_statistic("s", "frechet", X, Y, F, seed=7, n_boot=20).to_dict()
+    b = score_statistic("s", "frechet", X, Y, F, seed=7, n_boot=20).to_dict()
+    assert a == b
+    rng = np.random.default_rng(0)
+    c = score_statistic(
+        "s", "frechet", X[rng.permutation(len(X))], Y[rng.permutation(len(Y))], F[rng.permutation(len(F))], seed=7, n_boot=20
+    ).to_dict()
+    assert c == a  # bit-identical: rows are canonicalised before any draw
+    d = score_statistic("s", "frechet", X, Y, F, seed=8, n_boot=20).to_dict()
+    assert d["value"] == a["value"] and d["extra"]["floor_draws"] != a["extra"]["floor_draws"]
+
+
+def test_small_floor_set_uses_all_rows_and_says_so():
+    X, Y, F = _sets(4, n=400, f=300)
+    s = score_statistic("s", "chi2", X, Y, F, seed=0, n_boot=0)
+    assert s.extra["floor_n"] == 300 and "floor_note" in s.extra
+    assert s.extra["n_floor_draws"] == 1
+    assert np.isnan(s.ci[0]) and s.to_dict()["ci"] == [None, None]
+
+
+def test_zero_floor_is_guarded():
+    Y = np.zeros((50, 2))
+    X = np.zeros((20, 2))
+    s = score_statistic("s", "abs_mean", X, Y, Y.copy(), n_boot=3)
+    assert s.floor == 0 and s.ratio == 1.0
+    s = score_statistic("s", "abs_mean", X + 1, Y, Y.copy(), n_boot=3)
+    assert s.ratio == RATIO_CAP
+
+
+def test_to_dict_is_strict_json_and_round_trips():
+    X, Y, F = _sets(5)
+    s = score_statistic("mean", "abs_mean", X[:, :1], Y[:, :1], F[:, :1], version="2", seed=0, n_boot=10)
+    d = s.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    back = MetricScore.from_dict(json.loads(text))
+    assert back.to_dict() == d
+    assert d["version"] == "2" and d["distance"] == "abs_mean" and d["higher_is_better"] is False
+    assert isinstance(d["extra"]["details"]["signed"], float)
+
+
+def test_accepts_a_statistic_instance():
+    class Stat:
+        name, distance, version = "moments", "chi2", "3"
+
+    X, Y, F = _sets(6)
+    s = score_statistic(Stat(), X, Y, F, seed=0, n_boot=5)
+    assert (s.name, s.distance, s.version) == ("moments", "chi2", "3")
+    assert s.value == score_statistic("moments", "chi2", X, Y, F, seed=0, n_boot=5).value
+
+
+def test_bad_inputs_raise():
+    X, Y, F = _sets(7)
+    with pytest.raises(CosmobenchError, match="unknown distance"):
+        score_statistic("s", "nope", X, Y, F)
+    with pytest.raises(CosmobenchError, match="columns"):
+        score_statistic("s", "chi2", X, Y, F[:, :3])
+    with pytest.raises(CosmobenchError, match="columns"):
+        score_statistic("s", "chi2", X[:, :3], Y, F)
+    with pytest.raises(CosmobenchError, match="n_boot"):
+        score_statistic("s", "chi2", X, Y, F, n_boot=-1)
+    with pytest.raises(CosmobenchError, match="n_floor_draws"):
+        score_statistic("s", "chi2", X, Y, F, n_floor_draws=0)
+    with pytest.raises(CosmobenchError):
+        score_statistic("s", "chi2", X, Y, None)
+
+
+def test_memorisation_flags_copies_and_passes_fresh_samples():
+    rng = np.random.default_rng(8)
+    d = 32
+    train, test = _gauss(rng, 3000, d), _gauss(rng, 600, d)
+    fresh = _gauss(rng, 800, d)
+    copies = train[rng.integers(0, 3000, 800)] + 1e-3 * rng.standard_normal((800, d))
+    ok = memorisation_score(fresh, test, train, seed=0, n_boot=50)
+    bad = memorisation_score(copies, test, train, seed=0, n_boot=50)
+    assert ok.higher_is_better and ok.name == "memorisation"
+    assert 0.85 < ok.value < 1.15 and ok.ci[0] < 1 < ok.ci[1]
+    assert 0.9 < ok.floor < 1.1 and ok.ratio == ok.value
+    assert bad.value < 0.01 and bad.ci[1] < 0.01
+    assert bad.extra["copy_fraction"] > 0.99 and ok.extra["copy_fraction"] < 0.05
+    # deterministic and independent of row order
+    again = memorisation_score(fresh[::-1], test[rng.permutation(600)], train[::-1], seed=0, n_boot=50)
+    assert again.to_dict() == ok.to_dict()
+    json.dumps(ok.to_dict(), allow_nan=False)
+    with pytest.raises(CosmobenchError, match="test maps"):
+        memorisation_score(fresh, test[:3], train)
+    with pytest.raises(CosmobenchError, match="columns"):
+        memorisation_score(fresh[:, :5], test, train)
+
+
+def _ms(name, ratio, hib=False):
+    return MetricScore(name, "1", "chi2", ratio, 1.0, ratio, (ratio, ratio), hib, {})
+
+
+def test_composite_is_geometric_mean_of_lower_is_better_ratios():
+    scores = [_ms("a", 1.0), _ms("b", 4.0), _ms("memorisation", 0.01, hib=True)]
+    assert composite_score(scores) == pytest.approx(2.0)
+    as_dicts = {s.name: s.to_dict() for s in scores}
+    assert composite_score(as_dicts) == pytest.approx(2.0)
+    assert composite_score([_ms("a", 0.0)]) == pytest.approx(1e-6)  # clipped, finite
+    with pytest.raises(CosmobenchError, match="no lower-is-better"):
+        composite_score([_ms("memorisation", 1.0, hib=True)])
+    with pytest.raises(CosmobenchError, match="no ratio"):
+        composite_score([_ms("a", float("nan"))])
+
+
+def test_composite_near_one_for_a_fresh_draw():
+    X, Y, F = _sets(9, n=600)
+    scores = [score_statistic(n, n, X, Y, F, seed=1, n_boot=0) for n in ("chi2", "frechet", "diversity")]
+    assert 0.3 < composite_score(scores) < 2.5
