@@ -26,7 +26,7 @@ def _lognormal(rng, shape, sigma=1.0):
 
 def _no_debris(home):
     root = home / "sources"
-    return not root.exists() or not [p for p in root.iterdir() if p.name.startswith(".")]
+    return not root.exists() or not [p for p in root.iterdir() if p.name.startswith(".") and p.is_dir()]
 
 
 def test_quijote3d_roundtrip_with_companion(home, tmp_path, rng):

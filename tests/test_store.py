@@ -174,3 +174,22 @@ def test_package_import_is_light():
     code = "import sys, cosmobench.data; bad = [m for m in ('camb', 'numba', 'pyfftw') if m in sys.modules]; print(bad)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_concurrent_builders_wait_for_each_other(home, fake):
+    import threading
+    import time
+
+    done = threading.Event()
+
+    def build():
+        build_simulated(name="sim-small", boxes=1, progress=False)
+        done.set()
+
+    with store.source_lock("sim-small"):
+        t = threading.Thread(target=build)
+        t.start()
+        time.sleep(0.3)
+        assert not done.is_set()  # blocked on the lock
+    t.join(10)
+    assert done.is_set() and len(fake.calls) == 1

@@ -25,7 +25,6 @@ Kinds
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -421,17 +420,18 @@ def import_files(
         atomic_write_json(tmp / "meta.json", meta)
 
         dest = root / final_name
-        if (dest / "meta.json").exists():
-            old = _store.Source(dest)
-            if old.meta.get("content_hash") == meta["content_hash"]:
-                return old  # same content imported again: nothing to do
-            raise CosmobenchError(
-                f"a source named {final_name!r} already exists with different content; pass another --name "
-                f"or delete {dest}"
-            )
-        if dest.exists():  # a directory without meta.json is debris, never a source
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
+        with _store.source_lock(final_name):
+            if (dest / "meta.json").exists():
+                old = _store.Source(dest)
+                if old.meta.get("content_hash") == meta["content_hash"]:
+                    return old  # same content imported again: nothing to do
+                raise CosmobenchError(
+                    f"a source named {final_name!r} already exists with different content; pass another --name "
+                    f"or delete {dest}"
+                )
+            if dest.exists():  # a directory without meta.json is debris, never a source
+                shutil.rmtree(dest)
+            os.replace(tmp, dest)
         return _store.Source(dest)
     finally:
         if tmp.exists():

@@ -16,6 +16,7 @@ resumes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -23,8 +24,9 @@ import json
 import math
 import os
 import shutil
+import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +48,7 @@ __all__ = [
     "DEFAULT_SEED",
     "SIM_SOURCE_CONFIGS",
     "META_FORMAT",
+    "remove_stale_temporaries",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -383,6 +386,34 @@ def list_sources() -> list[Source]:
 
 # --------------------------------------------------------------------------------------------- building
 
+@contextlib.contextmanager
+def source_lock(name: str):
+    """Hold an exclusive lock on source ``name`` while writing it (waits for another writer).
+
+    Two processes completing the same source (e.g. parallel evaluations calling
+    :func:`cosmobench.data.load_reference`) would otherwise simulate the same boxes twice and race on
+    ``meta.json``. ``flock`` is released by the OS if the holder dies, so a crash never leaves a
+    stale lock. On platforms without ``fcntl`` nothing is locked.
+    """
+    root = sources_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(root / f".{name}.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process writing source {name!r}...", file=sys.stderr)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _get_simulator():
     """The simulator module, imported lazily (it pulls in numba, pyFFTW and CAMB)."""
     from cosmobench.data import simulator
@@ -479,8 +510,16 @@ def build_simulated(
     if not name or "/" in name or name.startswith("."):
         raise CosmobenchError(f"invalid source name {name!r}; use letters, digits and dashes")
     sim = _get_simulator()
+    with source_lock(name):
+        return _build_locked(sim, name, config, int(boxes), seed, progress, threads)
+
+
+def _build_locked(sim, name, config, boxes, seed, progress, threads) -> Source:
     path = sources_dir() / name
     meta_path = path / "meta.json"
+    if path.is_dir():  # temporaries of a killed writer; safe to drop while we hold the lock
+        for f in path.glob(".*.tmp"):
+            f.unlink(missing_ok=True)
     existing = Source(path).meta if meta_path.exists() else None
     if existing is not None and existing.get("kind") != "simulated":
         raise CosmobenchError(
@@ -613,7 +652,3 @@ def remove_stale_temporaries(root: "Path | None" = None) -> list[Path]:
                 removed.append(f)
     return removed
 
-
-def _iter_boxes(meta: dict) -> Iterable[tuple[int, dict]]:
-    for k in sorted(meta.get("boxes", {}), key=int):
-        yield int(k), meta["boxes"][k]
