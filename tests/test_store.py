@@ -193,3 +193,20 @@ def test_concurrent_builders_wait_for_each_other(home, fake):
         assert not done.is_set()  # blocked on the lock
     t.join(10)
     assert done.is_set() and len(fake.calls) == 1
+
+
+def test_real_small_source(small_source):
+    """The shared fixture, built by the real simulator: splits, shapes, δ conventions, σ0, no-op rebuild."""
+    from cosmobench.data import load_reference
+
+    src = small_source
+    assert src.name == "sim-small" and src.track.name == "quijote-z0"
+    assert (src.boxes("test"), src.boxes("val"), src.boxes("train")) == ([0, 1], [2], [3])
+    test = src.maps("test")
+    assert test.shape == (64, 64, 64) and test.dtype == np.float32 and np.isfinite(test).all()
+    assert test.min() >= -1 - 1e-5 and abs(float(test.mean(dtype=np.float64))) < 1e-4  # whole boxes: mean δ = 0
+    assert 0.005 < src.sigma0 < 0.03  # raw δ of 3.9 Mpc/h cells at z=127 (≈0.0137 per cell, less after 2-plane averaging)
+    assert src.meta["simulator"]["config"]["n_particles"] == 64 and len(src.meta["boxes"]["0"]["sha256"]) == 64
+    np.testing.assert_array_equal(load_reference("test", source="sim-small", build=False), test)
+    again = build_simulated(name="sim-small", config="small", boxes=4, progress=False)
+    assert again.content_hash == src.content_hash

@@ -576,7 +576,7 @@ def _build_locked(sim, name, config, boxes, seed, progress, threads) -> Source:
             s = box_seed(base_seed, i)
 
             def _step(step, total, label, _i=i):
-                bar.set_postfix_str(f"box {_i}: {label} {step}/{total}", refresh=True)
+                bar.set_postfix_str(f"box {_i} [{step}/{total}] {label}", refresh=True)
 
             res = sim.simulate(cfg, s, threads=threads, progress=_step if progress else None)
             entry = _write_box(path, i, {"0": res.delta, "127": res.delta_init}, name=f"box {i}")
