@@ -1,0 +1,562 @@
+"""``evaluate``: spec -> generator -> samples -> summaries -> comparison -> :class:`~cosmobench.results.Result`.
+
+The pipeline, and why it is shaped this way:
+
+- **Sampling in fixed seed chunks.** The generator is asked for chunks of :data:`SEED_CHUNK` maps,
+  chunk ``i`` with the seed ``SeedSequence([seed, i])``. ``batch_size`` only regroups the validated
+  maps for the statistics, so the maps drawn, and every number in the result, do not depend on it.
+  Sample files are read in order instead (their maps are what they are).
+- **Summaries only.** Each batch is validated, summarised by every statistic and dropped; only the
+  ``(n, d)`` summaries and 8 maps for the report are kept, so n = 100,000 fits in memory.
+- **Reference summaries cached.** The test split is cut into a *compare* group and a held-out
+  *floor* group (alternate test boxes, or the two halves of a single test box), summarised once and
+  cached under ``<data home>/cache/summaries/`` keyed by the source's content hash, the statistic's
+  key and the cosmobench version. A corrupt cache file is detected, deleted and rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sys
+import time
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from cosmobench._io import atomic_path
+from cosmobench._version import __version__
+from cosmobench.data.track import Track, get_track
+from cosmobench.errors import CosmobenchError
+from cosmobench.registry import ResolvedModel, resolve
+from cosmobench.results import Result
+from cosmobench.stats._validate import check_maps
+from cosmobench.stats.base import Statistic
+
+__all__ = ["evaluate", "Result", "reference_summaries", "chunk_seed", "SEED_CHUNK", "N_KEEP_MAPS"]
+
+#: Maps per ``sample`` call; chunk ``i`` is drawn with seed ``chunk_seed(seed, i)``. Fixed so that
+#: results do not depend on ``batch_size``; changing it changes every score of a stochastic model.
+SEED_CHUNK = 256
+#: Model and reference maps kept for the report's map grid.
+N_KEEP_MAPS = 8
+#: Boxes built when a simulated source is missing: test 0, 1 / val 2 / train 3.
+DEFAULT_BOXES = 4
+# Bump when the cached arrays' layout or the compare/floor split rule changes.
+_CACHE_LAYOUT = 1
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+class _Clock:
+    """Accumulate wall time per phase."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.phases: dict[str, float] = {"sampling": 0.0, "statistics": 0.0, "reference": 0.0, "comparison": 0.0}
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[phase] = self.phases.get(phase, 0.0) + time.perf_counter() - t
+
+    def summary(self) -> dict[str, float]:
+        return {"total": time.perf_counter() - self.t0, **self.phases}
+
+
+def chunk_seed(seed: int, i: int) -> int:
+    """Seed of chunk ``i`` of a draw with seed ``seed`` (independent streams, 32-bit, deterministic)."""
+    return int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1, dtype=np.uint32)[0])
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="map", disable=not enabled, file=sys.stderr, leave=False)
+
+
+def _check_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise CosmobenchError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    return int(value)
+
+
+# ------------------------------------------------------------------------------------------ source
+
+
+def _open_source(source: Any, progress: bool):
+    """The reference source, simulating the built-in ones (4 boxes) when missing or without test/train boxes."""
+    from cosmobench.data.store import SIM_SOURCE_CONFIGS, Source, build_simulated, get_source
+
+    if isinstance(source, Source):
+        return source
+    if not isinstance(source, str):
+        raise CosmobenchError(f"source must be a source name such as 'sim', got {source!r}")
+    try:
+        src = get_source(source)
+    except CosmobenchError:
+        if source not in SIM_SOURCE_CONFIGS:
+            raise
+        src = None
+    if source in SIM_SOURCE_CONFIGS and (src is None or not src.boxes("test") or not src.boxes("train")):
+        if progress:
+            print(f"building reference source {source!r} ({DEFAULT_BOXES} simulated boxes, once)...", file=sys.stderr)
+        src = build_simulated(name=source, boxes=max(DEFAULT_BOXES, src.n_boxes if src else 0), progress=progress)
+    return src
+
+
+def _source_track_hint(source: Any) -> Track:
+    """Track of a source without building it (default track for a not-yet-built simulated source)."""
+    from cosmobench.data.store import Source, get_source
+
+    if isinstance(source, Source):
+        return source.track
+    try:
+        return get_source(source).track
+    except CosmobenchError:
+        return get_track(None)
+
+
+# ------------------------------------------------------------------------------------------ splits
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Maps of a reference group: ``(box, start, stop)`` pieces."""
+
+    pieces: tuple[tuple[int, int, int], ...]
+
+    @property
+    def n(self) -> int:
+        return sum(stop - start for _, start, stop in self.pieces)
+
+    def load(self, src) -> np.ndarray:
+        return np.concatenate([np.asarray(src.box_maps(b)[start:stop]) for b, start, stop in self.pieces], axis=0)
+
+
+def _split_plan(src) -> tuple[_Group, _Group, str]:
+    """Compare and floor groups of the test split: alternate boxes, or halves of a lone test box."""
+    test = src.boxes("test")
+    if not test:
+        raise CosmobenchError(
+            f"source {src.name!r} has no test boxes to compare with; build or import more boxes "
+            "(`cosmobench data build --boxes 4`)"
+        )
+    sizes = {b: int(src.meta["boxes"][str(b)]["n_maps"]) for b in test}
+    if len(test) >= 2:
+        # Whole boxes, never tiles of one box on both sides: tiles of a box are correlated.
+        compare = _Group(tuple((b, 0, sizes[b]) for b in test[0::2]))
+        floor = _Group(tuple((b, 0, sizes[b]) for b in test[1::2]))
+        return compare, floor, "box"
+    b, m = test[0], sizes[test[0]]
+    if m < 4:
+        raise CosmobenchError(f"source {src.name!r} has one test box with {m} maps; at least 4 are needed")
+    # Contiguous halves (slabs far apart along the box) are less correlated than interleaved tiles.
+    return _Group(((b, 0, m // 2),)), _Group(((b, m // 2, m),)), "tile"
+
+
+# ------------------------------------------------------------------------------------------ summaries
+
+
+def _summarize(stats: Sequence[Statistic], maps: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for stat in stats:
+        s = np.asarray(stat.summarize(maps), dtype=np.float64)
+        if s.ndim != 2 or s.shape[0] != maps.shape[0]:
+            raise CosmobenchError(
+                f"statistic {stat.name!r} returned summaries of shape {s.shape} for {maps.shape[0]} maps; "
+                "a statistic must return (n, d)"
+            )
+        out.append(s)
+    return out
+
+
+def _summarize_all(stats: Sequence[Statistic], maps: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Summaries of many maps, ``batch_size`` at a time (bounded memory inside the statistics)."""
+    parts = [_summarize(stats, maps[i : i + batch_size]) for i in range(0, maps.shape[0], batch_size)]
+    return [np.concatenate([p[k] for p in parts], axis=0) for k in range(len(stats))]
+
+
+def _cache_dir() -> Path:
+    from cosmobench.data.store import data_home
+
+    return data_home() / "cache" / "summaries"
+
+
+def _cache_key(src, stat: Statistic, role: str, groups: dict[str, _Group]) -> str:
+    blob = json.dumps(
+        {
+            "source": src.content_hash,
+            "statistic": stat.key(),
+            "cosmobench": __version__,
+            "layout": _CACHE_LAYOUT,
+            "role": role,
+            "groups": {k: g.pieces for k, g in groups.items()},
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _read_cache(path: Path, groups: dict[str, _Group]) -> "dict[str, np.ndarray] | None":
+    """Cached arrays when the file is intact and has the expected rows; a bad file is deleted."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: np.asarray(npz[k]) for k in groups}
+        ok = all(a.ndim == 2 and a.shape[0] == groups[k].n and a.dtype == np.float64 for k, a in arrays.items())
+        ncols = {a.shape[1] for a in arrays.values()}
+        if ok and len(ncols) == 1 and all(np.isfinite(a).all() for a in arrays.values()):
+            return arrays
+    except Exception:  # truncated zip, missing key, bad header: all mean "rebuild"
+        pass
+    path.unlink(missing_ok=True)
+    return None
+
+
+def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:  # a handle: np.savez would append ".npz" to a bare path
+            np.savez(fh, **arrays)
+
+
+def reference_summaries(
+    src,
+    stats: Sequence[Statistic],
+    *,
+    feature_stat: "Statistic | None" = None,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> dict:
+    """Summaries of the reference's compare / floor groups (and training features), cached on disk.
+
+    Parameters
+    ----------
+    src : Source
+        The reference source.
+    stats : sequence of Statistic
+        Statistics to summarise the test split with.
+    feature_stat : Statistic, optional
+        Statistic whose summaries are the memorisation features; its training-split summaries are
+        also returned when the source has training boxes.
+    batch_size : int
+        Maps per ``summarize`` call.
+    progress : bool
+        Show a progress bar while building.
+
+    Returns
+    -------
+    dict
+        ``compare``, ``floor``: lists of arrays aligned with ``stats``; ``train``: array or None;
+        ``test_features``: array or None; ``floor_split``: "box" | "tile"; ``n_compare``, ``n_floor``;
+        ``status``: "cached" when nothing had to be computed, else "built"; ``maps``: a few compare maps.
+    """
+    compare, floor, floor_split = _split_plan(src)
+    test_groups = {"compare": compare, "floor": floor}
+    train_boxes = src.boxes("train") if feature_stat is not None else []
+    train_groups = {"train": _Group(tuple((b, 0, int(src.meta["boxes"][str(b)]["n_maps"])) for b in train_boxes))}
+
+    jobs: list[tuple[Statistic, dict[str, _Group]]] = [(s, test_groups) for s in stats]
+    if feature_stat is not None and all(s is not feature_stat for s in stats):
+        jobs.append((feature_stat, test_groups))
+    if train_boxes:
+        jobs.append((feature_stat, train_groups))
+
+    found: list[dict[str, np.ndarray] | None] = []
+    paths = []
+    for stat, groups in jobs:
+        path = _cache_dir() / f"{_cache_key(src, stat, ','.join(groups), groups)}.npz"
+        paths.append(path)
+        found.append(_read_cache(path, groups))
+    status = "cached" if all(f is not None for f in found) else "built"
+
+    loaded: dict[str, np.ndarray] = {}
+    todo = [k for k, f in enumerate(found) if f is None]
+    if todo:
+        total = sum(g.n for k in todo for g in jobs[k][1].values())
+        bar = _progress(total, "reference summaries", progress)
+        for k in todo:
+            stat, groups = jobs[k]
+            arrays = {}
+            for role, group in groups.items():
+                if role not in loaded:
+                    loaded[role] = group.load(src)
+                arrays[role] = _summarize_all([stat], loaded[role], batch_size)[0]
+                bar.update(group.n)
+            _write_cache(paths[k], arrays)
+            found[k] = arrays
+        bar.close()
+
+    by_stat = {id(jobs[k][0]): found[k] for k in range(len(jobs)) if "compare" in jobs[k][1]}
+    keep = np.linspace(0, compare.n - 1, min(N_KEEP_MAPS, compare.n)).round().astype(int)
+    maps = loaded["compare"][keep] if "compare" in loaded else compare.load(src)[keep]
+    test_features = None
+    if feature_stat is not None:
+        f = by_stat[id(feature_stat)]
+        test_features = np.concatenate([f["compare"], f["floor"]], axis=0)
+    return {
+        "compare": [by_stat[id(s)]["compare"] for s in stats],
+        "floor": [by_stat[id(s)]["floor"] for s in stats],
+        "train": found[-1]["train"] if train_boxes else None,
+        "test_features": test_features,
+        "floor_split": floor_split,
+        "n_compare": compare.n,
+        "n_floor": floor.n,
+        "status": status,
+        "maps": np.asarray(maps, dtype=np.float32),
+    }
+
+
+# ------------------------------------------------------------------------------------------ sampling
+
+
+def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track) -> Iterator[np.ndarray]:
+    """Validated model maps, chunk by chunk (see :data:`SEED_CHUNK`)."""
+    gen = resolved.generator
+    take = getattr(gen, "take", None)  # file-backed generators: read the file in order
+    for i, start in enumerate(range(0, n, SEED_CHUNK)):
+        size = min(SEED_CHUNK, n - start)
+        if callable(take):
+            raw, how = take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
+        else:
+            s = chunk_seed(seed, i)
+            raw, how = gen.sample(size, seed=s), f"sample({size}, seed={s}) of batch {i} (maps {start}..{start + size - 1})"
+        name = f"model maps from {how}"
+        if not hasattr(raw, "shape") or not hasattr(raw, "dtype"):
+            try:
+                raw = np.asarray(raw)  # torch tensors and lists convert; anything else fails below
+            except Exception:
+                raise CosmobenchError(f"{name}: got {type(raw).__name__}; sample() must return a numpy array") from None
+        if hasattr(raw, "detach"):
+            raise CosmobenchError(f"{name}: got a torch tensor; sample() must return a numpy array (tensor.cpu().numpy())")
+        if getattr(raw, "ndim", 0) >= 1 and raw.shape[0] != size:
+            raise CosmobenchError(f"{name}: got {raw.shape[0]} maps instead of {size}; sample(n) must return n maps")
+        yield check_maps(raw, shape=track.shape, name=name, dtype=np.float32)
+
+
+def _rebatch(chunks: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
+    """Regroup a stream of map chunks into batches of ``batch_size`` (the last one shorter)."""
+    buf: list[np.ndarray] = []
+    have = 0
+    for chunk in chunks:
+        buf.append(chunk)
+        have += chunk.shape[0]
+        while have >= batch_size:
+            allmaps = np.concatenate(buf, axis=0) if len(buf) > 1 else buf[0]
+            yield allmaps[:batch_size]
+            rest = allmaps[batch_size:]
+            buf, have = ([rest] if rest.shape[0] else []), rest.shape[0]
+    if have:
+        yield np.concatenate(buf, axis=0)
+
+
+def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, progress):
+    """Summaries of n model maps (and the first few maps), sampling and summarising batch by batch."""
+    parts: list[list[np.ndarray]] = [[] for _ in stats]
+    kept: list[np.ndarray] = []
+    chunks = _draw_chunks(resolved, n, seed, track)
+    bar = _progress(n, f"scoring {resolved.name}", progress)
+    try:
+        batches = _rebatch(chunks, batch_size)
+        while True:
+            with clock("sampling"):
+                batch = next(batches, None)
+            if batch is None:
+                break
+            if sum(k.shape[0] for k in kept) < N_KEEP_MAPS:
+                kept.append(batch[:N_KEEP_MAPS].copy())
+            with clock("statistics"):
+                for k, s in enumerate(_summarize(stats, batch)):
+                    parts[k].append(s)
+            bar.update(batch.shape[0])
+    finally:
+        bar.close()
+    maps = np.concatenate(kept, axis=0)[:N_KEEP_MAPS]
+    return [np.concatenate(p, axis=0) for p in parts], maps
+
+
+# ------------------------------------------------------------------------------------------ statistics
+
+
+def _statistics(statistics: Any, src) -> list[Statistic]:
+    """The statistics to score: the defaults for the source's track, or the caller's (instances or names)."""
+    from cosmobench.stats import STATISTICS, default_statistics
+
+    if statistics is None:
+        return default_statistics(src.track, sigma0=src.sigma0)
+    out: list[Statistic] = []
+    for s in statistics:
+        if isinstance(s, str):
+            if s not in STATISTICS:
+                raise CosmobenchError(f"unknown statistic {s!r}; use some of: {', '.join(STATISTICS)}")
+            s = STATISTICS[s](src.track, sigma0=src.sigma0) if s == "structures" and src.sigma0 else STATISTICS[s](src.track)
+        if not isinstance(s, Statistic):
+            raise CosmobenchError(f"statistics must be Statistic instances or names, got {type(s).__name__}")
+        if s.track.shape != src.track.shape:
+            raise CosmobenchError(f"statistic {s.name!r} is configured for track {s.track.name!r}, the source holds {src.track.name!r}")
+        out.append(s)
+    names = [s.name for s in out]
+    if len(set(names)) != len(names) or not out:
+        raise CosmobenchError(f"statistics must be a non-empty list with distinct names, got {names}")
+    return out
+
+
+def _curve(stat: Statistic, model: np.ndarray, ref: np.ndarray) -> dict:
+    coords = {k: np.asarray(v).tolist() for k, v in (stat.coords() or {}).items()}
+    ddof = lambda a: 1 if a.shape[0] > 1 else 0  # noqa: E731 - one map has no spread
+    return {
+        "coords": coords,
+        "model_mean": model.mean(axis=0).tolist(),
+        "model_std": model.std(axis=0, ddof=ddof(model)).tolist(),
+        "ref_mean": ref.mean(axis=0).tolist(),
+        "ref_std": ref.std(axis=0, ddof=ddof(ref)).tolist(),
+    }
+
+
+# ------------------------------------------------------------------------------------------ evaluate
+
+
+def evaluate(
+    model: Any,
+    *,
+    n: int = 2048,
+    seed: int = 0,
+    source: Any = "sim",
+    track: "Track | str | None" = None,
+    batch_size: int = 256,
+    statistics: "Sequence[Statistic | str] | None" = None,
+    progress: bool = True,
+    train_for_memorisation: bool = True,
+    **options: Any,
+) -> Result:
+    """Score a generative model of δ maps against a reference source.
+
+    Parameters
+    ----------
+    model : str, path-like or Generator
+        A checkpoint (``.ckpt``/``.pt``), a sample file (``.npy``/``.npz``/``.h5``), a registered
+        name, ``"module:factory"``, or an object with ``sample(n, *, seed)``.
+    n : int
+        Number of model maps (≥ 2).
+    seed : int
+        Seed of the draw, of the noise-floor subsets and of the bootstrap; same seed, same numbers.
+    source : str or Source
+        Reference source; ``"sim"`` / ``"sim-small"`` are simulated on first use.
+    track : Track or str, optional
+        Expected track; must match the source's (default: the source's).
+    batch_size : int
+        Maps per statistics batch (memory only: results do not depend on it).
+    statistics : sequence of Statistic or str, optional
+        Default: :func:`cosmobench.stats.default_statistics` for the source's track and σ0.
+    progress : bool
+        Show progress bars on stderr.
+    train_for_memorisation : bool
+        Score memorisation against the source's training boxes when it has some.
+    **options
+        Passed to the generator factory.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    CosmobenchError
+        Bad spec, unusable source, malformed samples (naming the batch), too few maps in a file...
+    """
+    from cosmobench.compare import composite_score, memorisation_score, score_statistic
+    from cosmobench.stats.diversity import DiversityStatistic
+
+    clock = _Clock()
+    n = _check_int(n, "n", 2)
+    seed = _check_int(seed, "seed", 0)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    want_track = get_track(track) if track is not None else None
+
+    # Resolve first: a bad spec should fail in a second, not after a reference build.
+    resolved = resolve(model, track=want_track or _source_track_hint(source), **options)
+    available = len(resolved.generator) if resolved.kind == "samples" else None
+    if available is not None and available < n:
+        raise CosmobenchError(
+            f"{resolved.spec} holds {available} maps but n={n} were asked for; pass --n {available} or fewer"
+        )
+    src = _open_source(source, progress)
+    if want_track is not None and want_track.name != src.track.name:
+        raise CosmobenchError(
+            f"source {src.name!r} holds track {src.track.name!r} maps, not {want_track.name!r}; pick a matching source"
+        )
+    stats = _statistics(statistics, src)
+
+    with_memo = train_for_memorisation and bool(src.boxes("train"))
+    feature_stat = next((s for s in stats if isinstance(s, DiversityStatistic)), None)
+    if with_memo and feature_stat is None:
+        feature_stat = DiversityStatistic(src.track)  # summarised for memorisation only, not scored
+    summarised = stats + ([feature_stat] if with_memo and all(s is not feature_stat for s in stats) else [])
+
+    model_summ, model_maps = _model_summaries(
+        resolved, summarised, n=n, seed=seed, track=src.track, batch_size=batch_size, clock=clock, progress=progress
+    )
+    with clock("reference"):
+        ref = reference_summaries(
+            src, stats, feature_stat=feature_stat if with_memo else None, batch_size=batch_size, progress=progress
+        )
+
+    with clock("comparison"):
+        metrics = {}
+        for stat, summ, rc, rf in zip(stats, model_summ, ref["compare"], ref["floor"]):
+            metrics[stat.name] = score_statistic(
+                stat.name, stat.distance, summ, rc, rf, version=str(stat.version), seed=seed
+            )
+        composite = composite_score(metrics)
+        if with_memo and ref["train"] is not None:
+            feats = model_summ[[i for i, s in enumerate(summarised) if s is feature_stat][0]]
+            memo = memorisation_score(feats, ref["test_features"], ref["train"], seed=seed)
+            metrics[memo.name] = memo
+        curves = {s.name: _curve(s, m, rc) for s, m, rc in zip(stats, model_summ, ref["compare"])}
+
+    return Result(
+        metrics=metrics,
+        composite=composite,
+        model={
+            "spec": resolved.spec,
+            "name": resolved.name,
+            "kind": resolved.kind,
+            "checkpoint_sha256": resolved.checkpoint_sha256,
+            "info": resolved.info,
+        },
+        reference={
+            "source": src.name,
+            "content_hash": src.content_hash,
+            "split": "test",
+            "n_compare": ref["n_compare"],
+            "n_floor": ref["n_floor"],
+            "floor_split": ref["floor_split"],
+            "summaries": ref["status"],
+        },
+        track=src.track,
+        n=n,
+        seed=seed,
+        wall_time=clock.summary(),
+        curves=curves,
+        model_maps=model_maps,
+        reference_maps=ref["maps"],
+    )
+
+
+# ``cosmobench.evaluate`` is both this module and (in the package namespace) the function: importing
+# the submodule rebinds the package attribute to the module, so make the module callable too.
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> Result:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

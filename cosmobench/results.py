@@ -1,0 +1,459 @@
+"""Result objects and the versioned result-file schema.
+
+One JSON file per (model, source, n, seed) holds everything a leaderboard or a report needs: who
+made it (cosmobench version, git commit, date), what was scored (model spec, checkpoint sha256),
+against what (source name and content hash, split, floor split) and the numbers (per metric: value,
+noise floor, ratio, confidence interval). A companion ``<stem>.maps.npz`` holds 8 model and 8
+reference maps for the report's map grid.
+
+Old files keep loading: :func:`load_result` upgrades every earlier ``schema_version`` to the current
+one, step by step (one function per step in ``_UPGRADES``); tests keep a fixture of every version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from cosmobench._io import atomic_path, atomic_write_json
+from cosmobench._version import __version__
+# The composite is defined where it is computed; results only record that definition.
+from cosmobench.compare.score import COMPOSITE_DEFINITION
+from cosmobench.data.track import Track
+from cosmobench.errors import CosmobenchError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "MODEL_KINDS",
+    "COMPOSITE_DEFINITION",
+    "Result",
+    "result_filename",
+    "maps_path",
+    "load_result",
+    "validate_result",
+    "git_commit",
+    "utc_now",
+]
+
+SCHEMA_VERSION = 1
+MODEL_KINDS = ("file", "samples", "checkpoint", "registered", "module", "object")
+#: Ratio (to the noise floor) under which a metric reads as "≈ reference" on a score card: within
+#: bootstrap noise a model this close cannot be told apart from another draw of real maps at this n.
+SIMILAR_RATIO = 1.5
+
+_TOP_KEYS = {
+    "schema_version": int,
+    "cosmobench_version": str,
+    "date": str,
+    "model": dict,
+    "track": dict,
+    "reference": dict,
+    "n": int,
+    "seed": int,
+    "wall_time": dict,
+    "metrics": dict,
+    "composite": dict,
+}
+_METRIC_KEYS = ("version", "distance", "value", "floor", "ratio", "ci", "higher_is_better", "extra")
+
+
+# ------------------------------------------------------------------------------------------ provenance
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC timestamp to the second, e.g. ``2026-11-30T00:12:03Z``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def git_commit() -> "str | None":
+    """``git rev-parse HEAD`` of the checkout cosmobench runs from, or None (installed, no git)."""
+    pkg_dir = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=pkg_dir, capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    return sha if re.fullmatch(r"[0-9a-f]{40}", sha) else None
+
+
+# ------------------------------------------------------------------------------------------ the object
+
+
+def _finite_or_none(x: Any) -> "float | None":
+    """JSON has no NaN/Inf: non-finite numbers become null (a reader sees "not measured", not a number)."""
+    if x is None:
+        return None
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON types all the way down (numpy scalars/arrays, tuples, paths, non-finite floats)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _finite_or_none(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "tolist"):  # torch tensors and the like
+        return _jsonable(obj.tolist())
+    return str(obj)
+
+
+def metric_to_dict(score: Any) -> dict:
+    """Schema-v1 dict of a :class:`~cosmobench.compare.score.MetricScore` (or anything with its attributes)."""
+    ci = getattr(score, "ci", None) or (None, None)
+    return {
+        "version": str(getattr(score, "version", "")),
+        "distance": str(getattr(score, "distance", "")),
+        "value": _finite_or_none(getattr(score, "value", None)),
+        "floor": _finite_or_none(getattr(score, "floor", None)),
+        "ratio": _finite_or_none(getattr(score, "ratio", None)),
+        "ci": [_finite_or_none(ci[0]), _finite_or_none(ci[1])],
+        "higher_is_better": bool(getattr(score, "higher_is_better", False)),
+        "extra": _jsonable(dict(getattr(score, "extra", None) or {})),
+    }
+
+
+@dataclass
+class Result:
+    """The outcome of one evaluation.
+
+    Attributes
+    ----------
+    metrics : dict of str to MetricScore
+        Per metric, in score-card order.
+    composite : float
+        Geometric mean of the metrics' ratios to their noise floors (1 = indistinguishable).
+    model : dict
+        ``spec``, ``name``, ``kind``, ``checkpoint_sha256``, ``info``.
+    reference : dict
+        ``source``, ``content_hash``, ``split``, ``n_compare``, ``n_floor``, ``floor_split``, ``summaries``.
+    track : Track
+        Geometry of the maps.
+    n, seed : int
+        Number of model maps and the seed of the draw.
+    wall_time : dict of str to float
+        Seconds: ``total``, ``sampling``, ``statistics``, ``comparison`` (and ``reference``).
+    curves : dict
+        Per statistic: ``coords`` (dict of lists), ``model_mean``, ``model_std``, ``ref_mean``, ``ref_std``.
+    model_maps, reference_maps : numpy.ndarray
+        A few maps of each, ``(k, H, W)``, for the report.
+    cosmobench_version, git_commit, date : str
+        Provenance, filled at creation.
+    """
+
+    metrics: dict
+    composite: float
+    model: dict
+    reference: dict
+    track: Track
+    n: int
+    seed: int
+    wall_time: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict)
+    model_maps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+    reference_maps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+    cosmobench_version: str = __version__
+    git_commit: "str | None" = field(default_factory=git_commit)
+    date: str = field(default_factory=utc_now)
+
+    # -- serialisation
+    def to_dict(self) -> dict:
+        """The schema-v1 dictionary written to the result JSON (plain JSON types only)."""
+        model = dict(self.model)
+        model.setdefault("checkpoint_sha256", None)
+        model["info"] = _jsonable(model.get("info") or {})
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "cosmobench_version": self.cosmobench_version,
+            "git_commit": self.git_commit,
+            "date": self.date,
+            "model": _jsonable(model),
+            "track": _jsonable(self.track.to_dict()),
+            "reference": _jsonable(self.reference),
+            "n": int(self.n),
+            "seed": int(self.seed),
+            "wall_time": {k: round(float(v), 4) for k, v in self.wall_time.items()},
+            "metrics": {name: metric_to_dict(score) for name, score in self.metrics.items()},
+            "composite": {"value": _finite_or_none(self.composite), "definition": COMPOSITE_DEFINITION},
+            "curves": _jsonable(self.curves),
+        }
+
+    def to_frame(self):
+        """A pandas DataFrame with one row per metric.
+
+        Columns: metric, version, distance, value, floor, ratio, ci_lo, ci_hi, ratio_lo, ratio_hi,
+        higher_is_better, verdict, model, source, n, seed.
+        """
+        import pandas as pd
+
+        rows = []
+        for name, m in self.to_dict()["metrics"].items():
+            lo, hi = _ratio_ci(m)
+            rows.append(
+                {
+                    "metric": name,
+                    "version": m["version"],
+                    "distance": m["distance"],
+                    "value": m["value"],
+                    "floor": m["floor"],
+                    "ratio": m["ratio"],
+                    "ci_lo": m["ci"][0],
+                    "ci_hi": m["ci"][1],
+                    "ratio_lo": lo,
+                    "ratio_hi": hi,
+                    "higher_is_better": m["higher_is_better"],
+                    "verdict": verdict(m, name),
+                    "model": self.model.get("name"),
+                    "source": self.reference.get("source"),
+                    "n": self.n,
+                    "seed": self.seed,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def save(self, out_dir: "str | os.PathLike" = "results") -> Path:
+        """Write ``<out_dir>/<result_filename>`` and its ``.maps.npz`` companion, both atomically.
+
+        The maps go first so that a JSON file on disk always has its maps next to it.
+
+        Returns
+        -------
+        pathlib.Path
+            Path of the JSON file.
+        """
+        out_dir = Path(out_dir)
+        d = self.to_dict()
+        path = out_dir / result_filename(d)
+        with atomic_path(maps_path(path), suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    model=np.asarray(self.model_maps, dtype=np.float32),
+                    reference=np.asarray(self.reference_maps, dtype=np.float32),
+                )
+        atomic_write_json(path, d)
+        return path
+
+    def scorecard(self) -> str:
+        """A readable table: metric, value, floor, ratio to the floor with its CI, verdict."""
+        return scorecard(self.to_dict())
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(model={self.model.get('name')!r}, source={self.reference.get('source')!r}, n={self.n}, "
+            f"seed={self.seed}, composite={self.composite:.3g}, metrics={list(self.metrics)})"
+        )
+
+
+# ------------------------------------------------------------------------------------------ score card
+
+
+def _ratio_ci(m: dict) -> "tuple[float | None, float | None]":
+    """CI of the ratio: ``extra["ratio_ci"]`` when the scorer gave it, else the value's CI scaled by ratio / value."""
+    given = (m.get("extra") or {}).get("ratio_ci")
+    if isinstance(given, (list, tuple)) and len(given) == 2 and None not in given:
+        return float(given[0]), float(given[1])
+    value, ratio = m.get("value"), m.get("ratio")
+    lo, hi = (m.get("ci") or [None, None])[:2]
+    if not value or ratio is None or lo is None or hi is None:
+        return None, None
+    scale = ratio / value  # 1/floor for distances; 1 for scores whose ratio is the value itself
+    return lo * scale, hi * scale
+
+
+def verdict(m: dict, name: str = "") -> str:
+    """One phrase for a score card.
+
+    Lower-is-better metrics read ``"≈ reference"`` when the ratio's CI reaches down to
+    :data:`SIMILAR_RATIO` (the model cannot be told from a fresh reference draw at this n), else
+    ``"×N worse"``. Higher-is-better scores (memorisation: 1 = like unseen real maps) mirror that.
+    """
+    ratio = m.get("ratio")
+    if ratio is None:
+        return "n/a"
+    lo, hi = _ratio_ci(m)
+    if m.get("higher_is_better"):
+        best = hi if hi is not None else ratio
+        if best >= 1.0 / SIMILAR_RATIO:
+            return "no copying" if name == "memorisation" else "≈ reference"
+        factor = 1.0 / max(ratio, 1e-12)
+        return f"copies training maps (×{factor:.3g} closer)" if name == "memorisation" else f"×{factor:.3g} worse"
+    best = lo if lo is not None else ratio
+    return "≈ reference" if best <= SIMILAR_RATIO else f"×{ratio:.3g} worse"
+
+
+def _fmt(x: "float | None") -> str:
+    return "—" if x is None else f"{x:.4g}"
+
+
+def scorecard(d: dict) -> str:
+    """Score card of a result dictionary (see :meth:`Result.scorecard`)."""
+    model, ref = d["model"], d["reference"]
+    head = [
+        f"cosmobench {d.get('cosmobench_version', '?')} — model {model.get('name')} ({model.get('kind')}: {model.get('spec')})",
+        f"reference {ref.get('source')} [{str(ref.get('content_hash', ''))[:12]}], {ref.get('split')} split: "
+        f"{ref.get('n_compare')} compare / {ref.get('n_floor')} floor maps (split by {ref.get('floor_split')}, "
+        f"summaries {ref.get('summaries')}); n={d['n']} seed={d['seed']}",
+    ]
+    rows = [("metric", "value", "floor", "×floor [95% CI]", "verdict")]
+    for name, m in d["metrics"].items():
+        lo, hi = _ratio_ci(m)
+        ci = f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None else ""
+        rows.append((name, _fmt(m["value"]), _fmt(m["floor"]), f"{_fmt(m['ratio'])}{ci}", verdict(m, name)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    comp = (d.get("composite") or {}).get("value")
+    wt = d.get("wall_time") or {}
+    tail = [
+        f"composite (geometric mean of ×floor, 1 = indistinguishable): {_fmt(comp)}",
+        "wall time: " + ", ".join(f"{k} {v:.1f}s" for k, v in wt.items() if isinstance(v, (int, float))),
+    ]
+    return "\n".join(head + [""] + lines + [""] + tail)
+
+
+# ------------------------------------------------------------------------------------------ file names
+
+
+def _safe(s: Any) -> str:
+    """File-name-safe: letters, digits, '.', '-', '_' only; never empty, never hidden."""
+    out = re.sub(r"[^A-Za-z0-9._-]+", "-", str(s)).strip("-.")
+    return out or "unnamed"
+
+
+def result_filename(result: dict) -> str:
+    """``<model-name>__<source>__n<n>__s<seed>.json`` with only safe characters.
+
+    Parameters
+    ----------
+    result : dict
+        A result dictionary (:meth:`Result.to_dict` or :func:`load_result`).
+    """
+    name = _safe(result["model"].get("name") or "model")
+    source = _safe(result["reference"].get("source") or "source")
+    return f"{name}__{source}__n{int(result['n'])}__s{int(result['seed'])}.json"
+
+
+def maps_path(result_path: "str | os.PathLike") -> Path:
+    """The companion maps file of a result JSON: ``<stem>.maps.npz``."""
+    p = Path(result_path)
+    return p.with_name(p.stem + ".maps.npz")
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+# schema_version k -> function upgrading a version-k dict to version k+1. Add one per schema bump and
+# keep a fixture file of the old version in tests/fixtures/results/.
+_UPGRADES: dict[int, Callable[[dict], dict]] = {}
+
+
+def _malformed(path: Any, what: str) -> CosmobenchError:
+    return CosmobenchError(
+        f"{path} is not a valid cosmobench result file ({what}); re-run `cosmobench evaluate` to regenerate it"
+    )
+
+
+def validate_result(d: Any, path: Any = "<result>") -> dict:
+    """Check a current-schema result dictionary; return it unchanged.
+
+    Raises
+    ------
+    CosmobenchError
+        Naming the first missing or mistyped field.
+    """
+    if not isinstance(d, dict):
+        raise _malformed(path, f"top level is {type(d).__name__}, not an object")
+    for key, kind in _TOP_KEYS.items():
+        if key not in d:
+            raise _malformed(path, f"missing field {key!r}")
+        if not isinstance(d[key], kind) or (kind is int and isinstance(d[key], bool)):
+            raise _malformed(path, f"field {key!r} is {type(d[key]).__name__}, expected {kind.__name__}")
+    for key in ("name", "spec", "kind"):
+        if not isinstance(d["model"].get(key), str):
+            raise _malformed(path, f"model.{key} is missing or not a string")
+    for key in ("source", "content_hash"):
+        if not isinstance(d["reference"].get(key), str):
+            raise _malformed(path, f"reference.{key} is missing or not a string")
+    if not isinstance(d["track"].get("name"), str):
+        raise _malformed(path, "track.name is missing")
+    for name, m in d["metrics"].items():
+        if not isinstance(m, dict):
+            raise _malformed(path, f"metric {name!r} is not an object")
+        missing = [k for k in _METRIC_KEYS if k not in m]
+        if missing:
+            raise _malformed(path, f"metric {name!r} lacks {', '.join(missing)}")
+        for k in ("value", "floor", "ratio"):
+            if m[k] is not None and (not isinstance(m[k], (int, float)) or isinstance(m[k], bool)):
+                raise _malformed(path, f"metric {name!r}.{k} is not a number")
+        if not (isinstance(m["ci"], list) and len(m["ci"]) == 2):
+            raise _malformed(path, f"metric {name!r}.ci is not a [lo, hi] pair")
+    d.setdefault("curves", {})
+    d.setdefault("git_commit", None)
+    return d
+
+
+def load_result(path: "str | os.PathLike") -> dict:
+    """Read a result JSON of any schema version, upgraded to the current one and validated.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by :meth:`Result.save`.
+
+    Returns
+    -------
+    dict
+        The result in the current schema (:data:`SCHEMA_VERSION`).
+
+    Raises
+    ------
+    CosmobenchError
+        If the file is missing, not JSON, from a newer cosmobench, or lacks fields.
+    """
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CosmobenchError(f"no such result file: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _malformed(path, f"not valid JSON: {exc}") from None
+    if not isinstance(d, dict):
+        raise _malformed(path, "top level is not an object")
+    version = d.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _malformed(path, f"schema_version is {version!r}")
+    if version > SCHEMA_VERSION:
+        raise CosmobenchError(
+            f"{path} has result schema version {version}, newer than this cosmobench reads ({SCHEMA_VERSION}); "
+            "upgrade cosmobench"
+        )
+    while version < SCHEMA_VERSION:
+        d = _UPGRADES[version](d)
+        version = d["schema_version"] = version + 1
+    return validate_result(d, path)
