@@ -183,3 +183,19 @@ def test_bad_inputs_raise_cosmobench_error():
         distance("chi2", X[None], Y)
     with pytest.raises(CosmobenchError, match="columns"):
         prepare_distance("frechet", Y)(X[:, :2])
+
+
+def test_diversity_fast_bootstrap_equals_resampled_spread():
+    from cosmobench.stats.diversity import _spread_rows, pairwise_spread
+
+    rng = np.random.default_rng(12)
+    X, Y = _gauss(rng, 1300, 6), _gauss(rng, 900, 6)
+    f = prepare_distance("diversity", Y)
+    boots = f.bootstrap(X, np.random.default_rng(5), 3)
+    a = _spread_rows(X, 1000, 0)  # the rows the value uses
+    r = np.random.default_rng(5)
+    sy = pairwise_spread(Y)
+    for b in range(3):
+        w = np.bincount(r.integers(0, 1000, size=1000), minlength=1000)
+        resampled = np.repeat(a, w, axis=0)
+        assert boots[b] == pytest.approx(abs(np.log(pairwise_spread(resampled, max_rows=None) / sy)), abs=1e-9)

@@ -35,8 +35,10 @@ def test_same_law_gives_ratio_near_one(dist):
         X, Y, F = _sets(100 + seed)
         s = score_statistic("s", dist, X, Y, F, seed=seed, n_boot=0, n_floor_draws=7)
         ratios.append(s.ratio)
-    assert 0.6 <= np.mean(ratios) <= 1.6, ratios
     assert 0.6 <= np.median(ratios) <= 1.6, ratios
+    # |log spread ratio| is a folded 1-D quantity: ratio ≈ |N| / median|N| has a heavy right tail
+    # (mean ≈ 1.2 with an exact floor, ≈ 1.4 with a 7-draw floor), so its mean gets a wider band.
+    assert 0.6 <= np.mean(ratios) <= (2.2 if dist == "diversity" else 1.6), ratios
 
 
 def test_shifted_mean_is_far_above_the_floor():
