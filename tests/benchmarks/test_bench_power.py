@@ -1,0 +1,116 @@
+"""Benchmarks of the map statistics (pytest-benchmark).
+
+Default size 1,000 maps of 64² (float32 δ, as generators hand them over); ``COSMOBENCH_BENCH_FULL=1``
+runs the issue's 10,000. Every FFT runs on one thread so that numbers are comparable on a shared
+machine. Peers for the power spectrum:
+
+* a Python loop over ``powerbox.get_power`` (same bins, ``ignore_zero_mode=True``), timed on a subset
+  and scaled per map; target: ours ≥ 50x faster;
+* a bare batched pyFFTW ``rfft2`` of the same maps (pre-planned, input already float64, nothing else);
+  target: ours within 1.5x of it (ours also validates, converts, squares and bins).
+
+Ratios go to ``benchmark.extra_info``; assertions are deliberately looser than the targets because the
+machine is shared. The other statistics record their time per 10,000 maps.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import pyfftw
+import pytest
+
+from cosmobench.stats.bispectrum import bispectrum
+from cosmobench.stats.pdf import pixel_pdf
+from cosmobench.stats.peaks import peak_counts
+from cosmobench.stats.power import default_edges, power_spectrum
+
+FULL = os.environ.get("COSMOBENCH_BENCH_FULL") == "1"
+N = 10_000 if FULL else 1_000
+L = 250.0
+N_POWERBOX = 50  # maps in the powerbox loop (scaled per map)
+
+
+@pytest.fixture(scope="module")
+def maps():
+    rng = np.random.default_rng(0)
+    return (np.exp(0.8 * rng.standard_normal((N, 64, 64), dtype=np.float32) - 0.32) - 1).astype(np.float32)
+
+
+def _best(fn, repeat=3):
+    best = math.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def test_bench_power_spectrum(benchmark, maps):
+    powerbox = pytest.importorskip("powerbox")
+    power_spectrum(maps[:10], L, threads=1)  # plans and compiled kernels warm
+    ps = benchmark.pedantic(lambda: power_spectrum(maps, L, threads=1), rounds=5, iterations=1, warmup_rounds=1)
+    ours = benchmark.stats.stats.min
+
+    edges = default_edges(64, L)
+    sub = maps[:N_POWERBOX].astype(np.float64)
+
+    def loop():
+        return np.array([powerbox.get_power(m, L, bins=edges, ignore_zero_mode=True, nthreads=1).power for m in sub])
+
+    ref = loop()
+    np.testing.assert_allclose(ps.power[:N_POWERBOX], ref, rtol=1e-6)
+    pb_per_map = _best(loop, repeat=2) / N_POWERBOX
+
+    a64 = pyfftw.empty_aligned(maps.shape, dtype=np.float64)
+    a64[...] = maps
+    bare64 = pyfftw.builders.rfft2(a64, threads=1, planner_effort="FFTW_MEASURE", avoid_copy=True)
+    a64[...] = maps
+    t64 = _best(bare64, repeat=5)
+    a32 = pyfftw.empty_aligned(maps.shape, dtype=np.float32)
+    a32[...] = maps
+    bare32 = pyfftw.builders.rfft2(a32, threads=1, planner_effort="FFTW_MEASURE", avoid_copy=True)
+    a32[...] = maps
+    t32 = _best(bare32, repeat=5)
+
+    speedup = pb_per_map * N / ours
+    info = {
+        "n_maps": N,
+        "ours_s": ours,
+        "ours_per_10k_s": ours * 10_000 / N,
+        "powerbox_loop_per_map_s": pb_per_map,
+        "speedup_vs_powerbox_loop": speedup,
+        "bare_rfft2_float64_s": t64,
+        "bare_rfft2_float32_s": t32,
+        "ratio_to_bare_rfft2_float64": ours / t64,
+        "ratio_to_bare_rfft2_float32": ours / t32,
+        "max_rel_diff_vs_powerbox": float(np.max(np.abs(ps.power[:N_POWERBOX] / ref - 1))),
+    }
+    benchmark.extra_info.update(info)
+    print(info)
+    assert speedup > 20  # target 50
+    assert ours / t64 < 3.0  # target 1.5
+
+
+def test_bench_pixel_pdf(benchmark, maps):
+    pixel_pdf(maps[:10])
+    benchmark.pedantic(lambda: pixel_pdf(maps), rounds=3, iterations=1)
+    benchmark.extra_info.update({"n_maps": N, "per_10k_s": benchmark.stats.stats.min * 10_000 / N})
+
+
+def test_bench_peak_counts(benchmark, maps):
+    peak_counts(maps[:10])
+    benchmark.pedantic(lambda: peak_counts(maps), rounds=3, iterations=1)
+    benchmark.extra_info.update({"n_maps": N, "per_10k_s": benchmark.stats.stats.min * 10_000 / N})
+
+
+def test_bench_bispectrum(benchmark, maps):
+    bispectrum(maps[:10], threads=1)
+    bs = benchmark.pedantic(lambda: bispectrum(maps, threads=1), rounds=2, iterations=1)
+    assert np.isfinite(bs.Q).all()
+    benchmark.extra_info.update(
+        {"n_maps": N, "n_configs": bs.Q.shape[1], "per_10k_s": benchmark.stats.stats.min * 10_000 / N}
+    )
