@@ -1,0 +1,379 @@
+"""Leaderboards built from result files only (pandas → Markdown + CSV), never typed by hand.
+
+``build_leaderboards`` reads every result JSON under a directory and writes, per track,
+``<track>.md`` and ``<track>.csv``. Numbers measured against different reference sources are
+never compared: each (track, source content hash) gets its own section in the Markdown, and its
+own ``source_hash`` value in the CSV.
+
+Rows
+----
+One row per (model, checkpoint, source hash, n). Several result files for one such row (different
+seeds) are **aggregated**: every metric value, every ×floor ratio and the composite are the mean
+over seeds; ``seeds`` lists them, ``composite_sd`` is the standard deviation of the composite over
+seeds (empty for a single seed), ``date`` is the newest date and ``commit`` lists the distinct short
+commits. When the *same* seed was evaluated more than once, only the newest file (by ``date``)
+counts, so a re-run supersedes the old file instead of being averaged with it.
+
+Rows are sorted by composite, lower is better; 1 means indistinguishable from a fresh reference draw.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cosmobench._io import atomic_write_text
+from cosmobench.errors import CosmobenchError
+
+__all__ = ["build_leaderboards", "collect_results", "leaderboard_frame", "METRIC_ORDER"]
+
+#: Score-card order of the metrics; metrics not listed here follow, alphabetically.
+METRIC_ORDER = ("power", "pdf", "mean", "moments", "structures", "minkowski", "peaks", "bispectrum", "diversity",
+                "memorisation")
+
+_HASH_CHARS = 8  # characters of the source content hash shown in tables
+_COMMIT_CHARS = 7
+
+_LEGEND = """\
+**How to read this table.** Each metric compares summary statistics of *n* generated maps with maps
+of the reference source (its test split) and reports `value (×floor)`:
+
+- *value* — the metric's distance between model and reference summaries (lower is better, 0 = identical).
+- *×floor* — value / noise floor, where the floor is the distance of a **fresh reference draw of the same
+  size n** to the same reference maps. ×1 means the model is as close to the reference as another batch
+  of real maps (indistinguishable at this n); ×10 means ten times further.
+- *composite (×floor)* — geometric mean of the metrics' ×floor ratios; the table is sorted by it
+  (lower is better, ≈1 = indistinguishable).
+- Only rows within one section are comparable: every section is one reference source, identified by its
+  content hash. Rows with several seeds show the mean over seeds.
+
+Metrics: `power` P(k) of the maps; `pdf` one-point distribution of log10(1+δ); `mean` mean δ per map;
+`moments` variance/skewness/kurtosis of δ; `structures` connected over-dense regions (count, size,
+shape); `minkowski` Minkowski functionals V0, V1, V2 vs threshold; `peaks` peak counts vs height;
+`bispectrum` reduced bispectrum Q; `diversity` spread of the generated maps (mode collapse);
+`memorisation` (higher is better) distance of generated maps to their nearest training map relative to
+unseen test maps: ×1 = no copying, below 1 = closer to training maps than real maps are.
+"""
+
+
+# --------------------------------------------------------------------------------------------------
+# reading
+
+
+def _load_result(path: Path) -> dict:
+    """Read and validate one result file, with :func:`cosmobench.results.load_result` when it exists."""
+    try:
+        from cosmobench.results import load_result  # owned by the results layer
+    except ModuleNotFoundError as exc:  # results layer not there yet: minimal reader
+        if exc.name not in ("cosmobench.results",):
+            raise
+        load_result = _minimal_load
+    try:
+        result = load_result(path)
+    except CosmobenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
+        raise _malformed(path, f"{type(exc).__name__}: {exc}") from exc
+    _check_fields(path, result)
+    return result
+
+
+def _minimal_load(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            result = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _malformed(path, f"cannot be read as JSON ({exc})") from exc
+    if not isinstance(result, dict):
+        raise _malformed(path, "the top level is not a JSON object")
+    version = result.get("schema_version")
+    if version != 1:
+        raise _malformed(path, f"unknown schema_version {version!r} (this cosmobench reads 1)")
+    return result
+
+
+def _malformed(path: Path, why: str) -> CosmobenchError:
+    return CosmobenchError(
+        f"{path} is not a valid cosmobench result: {why}. Leaderboards are built only from valid result "
+        "files: re-create it with `cosmobench evaluate` (or move it out of the results directory), then "
+        "run `cosmobench leaderboard` again"
+    )
+
+
+def _check_fields(path: Path, r: dict) -> None:
+    """The fields a leaderboard needs, with their types; raise a CosmobenchError naming the first gap."""
+
+    def need(obj: Any, key: str, kinds: tuple, where: str) -> Any:
+        if not isinstance(obj, dict) or key not in obj:
+            raise _malformed(path, f"missing field {where}{key!r}")
+        val = obj[key]
+        if not isinstance(val, kinds) or isinstance(val, bool) and bool not in kinds:
+            raise _malformed(path, f"field {where}{key!r} has type {type(val).__name__}")
+        return val
+
+    model = need(r, "model", (dict,), "")
+    need(model, "name", (str,), "model.")
+    track = need(r, "track", (dict,), "")
+    need(track, "name", (str,), "track.")
+    ref = need(r, "reference", (dict,), "")
+    need(ref, "source", (str,), "reference.")
+    need(ref, "content_hash", (str,), "reference.")
+    need(r, "n", (int,), "")
+    need(r, "seed", (int,), "")
+    need(r, "date", (str,), "")
+    metrics = need(r, "metrics", (dict,), "")
+    if not metrics:
+        raise _malformed(path, "it has no metrics")
+    for name, m in metrics.items():
+        need(m, "value", (int, float, type(None)), f"metrics.{name}.")
+        need(m, "ratio", (int, float, type(None)), f"metrics.{name}.")
+    comp = need(r, "composite", (dict,), "")
+    need(comp, "value", (int, float, type(None)), "composite.")
+
+
+def collect_results(results_dir: "str | os.PathLike") -> list[tuple[Path, dict]]:
+    """Every result under ``results_dir`` (recursively), validated, as ``(path, result)`` pairs.
+
+    Files named ``*.json`` count; hidden files (``.name``, e.g. unfinished atomic writes) are ignored.
+
+    Raises
+    ------
+    CosmobenchError
+        If the directory does not exist or holds no result, or if any file is not a valid result.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise CosmobenchError(
+            f"results directory {root} does not exist; evaluate a model first (`cosmobench evaluate ... "
+            f"--out {root}`) or pass the directory that holds the result files"
+        )
+    paths = sorted(
+        p for p in root.rglob("*.json") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    if not paths:
+        raise CosmobenchError(
+            f"no result files (*.json) under {root}; evaluate a model first (`cosmobench evaluate ... --out "
+            f"{root}`) or pass the directory that holds the result files"
+        )
+    return [(p, _load_result(p)) for p in paths]
+
+
+# --------------------------------------------------------------------------------------------------
+# tables
+
+
+def _num(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _utc(path: Path, date: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(date)
+    except (ValueError, TypeError) as exc:
+        raise _malformed(path, f"its date {date!r} is not an ISO date") from exc
+    if ts is pd.NaT:
+        raise _malformed(path, f"its date {date!r} is not an ISO date")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _records(results: list[tuple[Path, dict]]) -> pd.DataFrame:
+    """One long-format row per (result file, metric)."""
+    rows = []
+    for path, r in results:
+        model, ref = r["model"], r["reference"]
+        base = {
+            "file": str(path),
+            "track": r["track"]["name"],
+            "model": model["name"],
+            "checkpoint": (model.get("checkpoint_sha256") or "")[:_HASH_CHARS],
+            "source": ref["source"],
+            "source_hash": ref["content_hash"],
+            "n": int(r["n"]),
+            "seed": int(r["seed"]),
+            "date": _utc(path, r["date"]),
+            "commit": (r.get("git_commit") or "")[:_COMMIT_CHARS],
+            "composite": _num(r["composite"]["value"]),
+        }
+        for name, m in r["metrics"].items():
+            rows.append({**base, "metric": name, "version": str(m.get("version", "")),
+                         "value": _num(m["value"]), "ratio": _num(m["ratio"])})
+    return pd.DataFrame(rows)
+
+
+def _metric_columns(section: pd.DataFrame) -> pd.DataFrame:
+    """Add the ``column`` name of each metric: its name, plus ``(v<version>)`` when versions differ in the section."""
+    nversions = section.groupby("metric")["version"].transform("nunique")
+    label = section["metric"].where(nversions <= 1, section["metric"] + " (v" + section["version"] + ")")
+    return section.assign(column=label)
+
+
+def _metric_sort_key(column: str) -> tuple:
+    name = column.split(" (v")[0]
+    return (METRIC_ORDER.index(name) if name in METRIC_ORDER else len(METRIC_ORDER), name, column)
+
+
+def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
+    """Wide leaderboard of one (track, source hash) section from the long records.
+
+    Columns: ``rank, model, checkpoint, composite, composite_sd, <metric>, <metric>_xfloor ..., source,
+    source_hash, n, n_seeds, seeds, date, commit``; sorted by composite (NaN last).
+    """
+    # a re-run of the same seed supersedes the older file
+    files = long.drop_duplicates("file")[["file", "model", "checkpoint", "n", "seed", "date"]]
+    newest = files.sort_values(["date", "file"]).drop_duplicates(["model", "checkpoint", "n", "seed"], keep="last")
+    long = _metric_columns(long[long["file"].isin(newest["file"])])
+
+    keys = ["model", "checkpoint", "n"]
+    per_file = long.drop_duplicates("file")
+    rows = (
+        per_file.groupby(keys, sort=False)
+        .agg(
+            composite=("composite", "mean"),
+            composite_sd=("composite", lambda s: s.std(ddof=1) if len(s) > 1 else np.nan),
+            source=("source", "first"),
+            source_hash=("source_hash", "first"),
+            n_seeds=("seed", "nunique"),
+            seeds=("seed", lambda s: ",".join(str(x) for x in sorted(set(s)))),
+            date=("date", "max"),
+            commit=("commit", lambda s: ",".join(sorted({c for c in s if c}))),
+        )
+        .reset_index()
+    )
+    values = long.pivot_table(index=keys, columns="column", values="value", aggfunc="mean", sort=False)
+    ratios = long.pivot_table(index=keys, columns="column", values="ratio", aggfunc="mean", sort=False)
+    columns = sorted(values.columns, key=_metric_sort_key)
+    wide = pd.DataFrame(index=values.index)
+    for c in columns:
+        wide[c] = values[c]
+        wide[f"{c}_xfloor"] = ratios[c]
+    out = rows.merge(wide.reset_index(), on=keys, how="left")
+    out = out.sort_values(["composite", "model", "n"], na_position="last", kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    ordered = ["rank", "model", "checkpoint", "composite", "composite_sd"]
+    ordered += [c for m in columns for c in (m, f"{m}_xfloor")]
+    ordered += ["source", "source_hash", "n", "n_seeds", "seeds", "date", "commit"]
+    out = out[ordered]
+    out["date"] = out["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def _fmt_value(x: float) -> str:
+    if not np.isfinite(x):
+        return "—"
+    return f"{x:.3g}"
+
+
+def _fmt_ratio(x: float) -> str:
+    if not np.isfinite(x):
+        return "—"
+    if x < 10:
+        return f"×{x:.2f}"
+    if x < 100:
+        return f"×{x:.1f}"
+    return f"×{x:.0f}"
+
+
+def _md_escape(s: str) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    metrics = [c for c in frame.columns if f"{c}_xfloor" in frame.columns]
+    header = ["#", "model", "composite (×floor)"] + metrics + ["source", "n", "seed(s)", "date", "commit"]
+    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
+             "|" + "|".join(["---:", ":---", "---:"] + ["---:"] * len(metrics) + [":---", "---:", ":---", ":---", ":---"]) + "|"]
+    for row in frame.itertuples(index=False):
+        r = dict(zip(frame.columns, row))
+        model = r["model"] + (f" [ckpt {r['checkpoint']}]" if r["checkpoint"] else "")
+        comp = _fmt_ratio(r["composite"])
+        if np.isfinite(r["composite_sd"]):
+            comp += f" ± {r['composite_sd']:.2f}"
+        cells = [str(r["rank"]), model, comp]
+        cells += [
+            "—" if not np.isfinite(r[m]) else f"{_fmt_value(r[m])} ({_fmt_ratio(r[f'{m}_xfloor'])})" for m in metrics
+        ]
+        cells += [f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
+                  r["date"][:10], r["commit"] or "—"]
+        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def _track_markdown(track: str, sections: list[tuple[str, str, pd.DataFrame]], description: str) -> str:
+    parts = [
+        f"# Leaderboard — track `{track}`",
+        "",
+        "<!-- GENERATED FILE: do not edit by hand. -->",
+        f"> Generated from result files by `cosmobench leaderboard`; do not edit by hand — add or fix result "
+        f"files and run `cosmobench leaderboard` again. Raw numbers: `{track}.csv`.",
+        "",
+    ]
+    if description:
+        parts += [f"Track: {description}", ""]
+    parts += [_LEGEND]
+    for source, source_hash, frame in sections:
+        parts += [
+            f"## Reference source `{source}` (content hash `{source_hash[:_HASH_CHARS]}`)",
+            "",
+            f"Full content hash: `{source_hash}`. {len(frame)} row(s), sorted by composite (lower is better).",
+            "",
+            _markdown_table(frame),
+            "",
+        ]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def build_leaderboards(
+    results_dir: "str | os.PathLike" = "leaderboards/results", out_dir: "str | os.PathLike" = "leaderboards"
+) -> list[Path]:
+    """Build ``<track>.md`` and ``<track>.csv`` in ``out_dir`` from every result file under ``results_dir``.
+
+    Parameters
+    ----------
+    results_dir : path-like
+        Directory searched recursively for result files (``*.json``).
+    out_dir : path-like
+        Where the leaderboards are written (atomically); created if needed.
+
+    Returns
+    -------
+    list of Path
+        The files written, ``.md`` then ``.csv`` per track, tracks in alphabetical order.
+
+    Raises
+    ------
+    CosmobenchError
+        If the directory is missing or empty, or any result file is malformed (the message names the
+        file): a leaderboard must be built from trustworthy files only, so nothing is skipped.
+    """
+    results = collect_results(results_dir)
+    long = _records(results)
+    descriptions = {r["track"]["name"]: str(r["track"].get("description", "")) for _, r in results}
+    out = Path(out_dir)
+    written: list[Path] = []
+    for track, tlong in sorted(long.groupby("track", sort=True), key=lambda kv: kv[0]):
+        sections = []
+        keys = tlong[["source", "source_hash"]].drop_duplicates().sort_values(["source", "source_hash"])
+        for source, source_hash in keys.itertuples(index=False):
+            sl = tlong[tlong["source_hash"] == source_hash]
+            names = sorted(set(sl["source"]))
+            if len(names) > 1:
+                warnings.warn(f"source hash {source_hash[:_HASH_CHARS]} carries several names {names}; "
+                              f"the rows share one section", stacklevel=2)
+                if source != names[0]:
+                    continue
+            sections.append((source, source_hash, leaderboard_frame(sl)))
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in track)
+        md_path, csv_path = out / f"{safe}.md", out / f"{safe}.csv"
+        atomic_write_text(md_path, _track_markdown(track, sections, descriptions.get(track, "")))
+        csv = pd.concat([f.assign(track=track) for _, _, f in sections], ignore_index=True)
+        csv = csv[["track"] + [c for c in csv.columns if c != "track"]]
+        atomic_write_text(csv_path, csv.to_csv(index=False, float_format="%.6g"))
+        written += [md_path, csv_path]
+    return written
