@@ -1,0 +1,125 @@
+"""The visual report: PNGs and one self-contained HTML page, robust to missing curves and maps."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cosmobench.errors import CosmobenchError
+from cosmobench.report import make_report, ratio_ci, verdict
+
+DEMO = Path(__file__).parent / "fixtures" / "results_demo"
+STEM = "demo-gan_quijote-z0_demo-sim_n1024_s0"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+IMG = '<img src="data:image/png;base64,'
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("results_demo_generate", DEMO / "generate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+gen = _generator()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    for suffix in (".json", ".maps.npz"):
+        shutil.copy(DEMO / f"{STEM}{suffix}", tmp_path / f"{STEM}{suffix}")
+    return tmp_path / f"{STEM}.json"
+
+
+def test_full_report(demo, tmp_path):
+    out = tmp_path / "out"
+    html_path = make_report(demo, out)
+    assert html_path == out / f"{STEM}.html"
+    html = html_path.read_text()
+    pngs = sorted(out.glob("*.png"))
+    names = {p.name[len(STEM) + 1 : -4] for p in pngs}
+    assert names == {"xfloor", "power", "pdf", "onepoint", "minkowski", "structures", "peaks", "bispectrum",
+                     "diversity", "maps"}
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in pngs)
+    assert html.count(IMG) == len(pngs)
+    # the embedded images are the PNGs on disk
+    import base64
+
+    embedded = [base64.b64decode(m) for m in re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', html)]
+    assert sorted(embedded) == sorted(p.read_bytes() for p in pngs)
+    # self-contained: nothing fetched from elsewhere
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    # metrics table and provenance
+    result = json.loads(demo.read_text())
+    for name in result["metrics"]:
+        assert f"<td class=l>{name} " in html
+    for text in ("×floor", "floor", "CI", "verdict", "demo:demo-gan", result["reference"]["content_hash"], "Provenance"):
+        assert text in html
+
+
+def test_default_out_dir(demo):
+    html_path = make_report(demo)
+    assert html_path == demo.parent / f"{STEM}_report" / f"{STEM}.html"
+    assert html_path.is_file()
+
+
+def test_missing_companion_maps_is_fine(demo, tmp_path):
+    (demo.parent / f"{STEM}.maps.npz").unlink()
+    html = make_report(demo, tmp_path / "out").read_text()
+    assert not (tmp_path / "out" / f"{STEM}_maps.png").exists()
+    assert html.count(IMG) == 9
+
+
+def test_missing_and_odd_curves_are_skipped(tmp_path):
+    r = gen.result("m", "camels-mtot-z0", "s", "c" * 64, 64, 0, "2026-01-01T00:00:00Z", 0.5)
+    curves = r["curves"]
+    del curves["power"], curves["minkowski"]
+    curves["pdf"]["coords"] = {}  # no coords → plotted against the bin index
+    curves["peaks"]["model_mean"] = curves["peaks"]["model_mean"][:-1]  # inconsistent → skipped
+    curves["bispectrum"].pop("model_std")  # no spread → zero band
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(r))
+    out = tmp_path / "out"
+    html = make_report(p, out).read_text()
+    names = {x.name[2:-4] for x in out.glob("*.png")}
+    assert names == {"xfloor", "pdf", "onepoint", "structures", "bispectrum", "diversity"}
+    assert html.count(IMG) == 6
+
+
+def test_no_curves_at_all(tmp_path):
+    r = gen.result("m", "quijote-z0", "s", "a" * 64, 64, 0, "2026-01-01T00:00:00Z", 0.5)
+    r.pop("curves")
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(r))
+    html = make_report(p, tmp_path / "out").read_text()
+    assert html.count(IMG) == 1  # the ×floor chart only
+    assert "composite" in html
+
+
+def test_bad_result_file(tmp_path):
+    with pytest.raises(CosmobenchError, match="does not exist"):
+        make_report(tmp_path / "nope.json")
+    p = tmp_path / "bad.json"
+    p.write_text("{not json")
+    with pytest.raises(CosmobenchError, match="bad.json"):
+        make_report(p)
+
+
+def test_verdict_and_ratio_ci():
+    assert verdict(1.05) == "≈ reference"
+    assert verdict(3.0, (1.2, 4.0)) == "≈ reference"
+    assert verdict(2.0, (1.7, 2.5)) == "close"
+    assert verdict(5.0) == "off"
+    assert verdict(50.0) == "far off"
+    assert verdict(float("nan")) == verdict(None) == "n/a"
+    assert verdict(0.2, (0.1, 0.3), higher_is_better=True) == "off"
+    assert verdict(0.6, (0.5, 0.8), higher_is_better=True) == "≈ reference"
+    assert ratio_ci({"value": 2.0, "ratio": 4.0, "ci": [1.0, 3.0]}) == (2.0, 6.0)
+    assert ratio_ci({"value": 2.0, "ratio": 4.0, "ci": [1.0, 3.0], "extra": {"ratio_ci": [3, 5]}}) == (3.0, 5.0)
+    assert ratio_ci({"value": 0.0, "ratio": 4.0, "ci": [1.0, 3.0]}) is None
