@@ -170,3 +170,34 @@ def test_composite_near_one_for_a_fresh_draw():
     X, Y, F = _sets(9, n=600)
     scores = [score_statistic(n, n, X, Y, F, seed=1, n_boot=0) for n in ("chi2", "frechet", "diversity")]
     assert 0.3 < composite_score(scores) < 2.5
+
+
+def _hists(rng, n, shift=0.0, nb=20):
+    """Per-map normalised histograms of a Gaussian sample of 200 pixels, on fixed bins."""
+    edges = np.linspace(-4, 4, nb + 1)
+    x = rng.standard_normal((n, 200)) + shift
+    return np.stack([np.histogram(r, edges)[0] for r in x]).astype(float) / 200
+
+
+def test_hist_w1_floor_calibration_and_detection():
+    ratios = []
+    for seed in range(12):
+        rng = np.random.default_rng(300 + seed)
+        X, Y, F = _hists(rng, 300), _hists(rng, 1200), _hists(rng, 1200)
+        ratios.append(score_statistic("pdf", "hist_w1", X, Y, F, seed=seed, n_boot=0).ratio)
+    assert 0.6 <= np.median(ratios) <= 1.6 and 0.6 <= np.mean(ratios) <= 1.6, ratios
+    rng = np.random.default_rng(0)
+    s = score_statistic("pdf", "hist_w1", _hists(rng, 300, shift=0.1), _hists(rng, 1200), _hists(rng, 1200), n_boot=10)
+    assert s.ratio > 5
+
+
+def test_small_samples_with_constant_columns_score_finitely():
+    # the evaluate smoke test's regime: 32 maps, d close to n, a count column that is always 0
+    rng = np.random.default_rng(10)
+    X, Y, F = (rng.standard_normal((32, 40)) for _ in range(3))
+    for a in (X, Y, F):
+        a[:, 7] = 0.0
+    s = score_statistic("structures", "chi2", X, Y, F, seed=0, n_boot=20)
+    assert np.isfinite(s.value) and np.isfinite(s.ratio) and s.extra["floor_n"] == 32
+    assert s.extra["details"]["constant_columns"] == 1
+    json.dumps(s.to_dict(), allow_nan=False)
