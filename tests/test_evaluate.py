@@ -1,0 +1,191 @@
+"""``evaluate`` end to end on the small simulated source: determinism, batch independence, cache, errors."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+import cosmobench
+from cosmobench import registry
+from cosmobench.errors import CosmobenchError
+from cosmobench.evaluate import chunk_seed, evaluate
+
+# The module, not the package-level function of the same name.
+evaluate_module = importlib.import_module("cosmobench.evaluate")
+N = 32
+
+
+class Lognormal:
+    """Deterministic-in-seed lognormal maps (white Gaussian: fast, δ > −1)."""
+
+    name = "lognormal-test"
+
+    def __init__(self, sigma=0.7):
+        self.sigma = sigma
+        self.calls = []
+
+    def sample(self, n, *, seed):
+        self.calls.append((n, seed))
+        g = np.random.default_rng(seed).standard_normal((n, 64, 64))
+        return (np.exp(self.sigma * g - self.sigma**2 / 2) - 1).astype(np.float32)
+
+
+def values(result):
+    return {k: (m.value, m.floor, m.ratio, tuple(m.ci)) for k, m in result.metrics.items()}
+
+
+@pytest.fixture(scope="module")
+def first(small_source):
+    """One default evaluation shared by the read-only checks (the first one pays numba's compile time)."""
+    return evaluate(Lognormal(), n=N, source="sim-small", progress=False)
+
+
+def test_result_content(first, small_source):
+    r = first
+    assert r.n == N and r.seed == 0 and r.model["kind"] == "object" and r.model["name"] == "lognormal-test"
+    assert r.reference["source"] == "sim-small" and r.reference["content_hash"] == small_source.content_hash
+    assert r.reference["floor_split"] == "box" and r.reference["n_compare"] == 32 and r.reference["n_floor"] == 32
+    assert {"power", "pdf", "diversity", "memorisation"} <= set(r.metrics)
+    assert np.isfinite(r.composite) and r.composite > 1  # white noise is not the cosmic web
+    assert set(r.wall_time) >= {"total", "sampling", "statistics", "comparison"}
+    assert r.model_maps.shape == (8, 64, 64) and r.reference_maps.shape == (8, 64, 64)
+    c = r.curves["power"]
+    assert len(c["coords"]["k"]) == len(c["model_mean"]) == len(c["ref_mean"])
+
+
+def test_package_level_evaluate_is_callable(first):
+    assert callable(cosmobench.evaluate)  # even though the submodule shadows the function
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(first):
+    again = evaluate(Lognormal(), n=N, source="sim-small", progress=False)
+    assert values(again) == values(first)
+    assert again.reference["summaries"] == "cached"
+    other = evaluate(Lognormal(), n=N, source="sim-small", seed=1, progress=False)
+    assert values(other)["power"] != values(first)["power"]
+
+
+def test_batch_size_does_not_change_results(small_source, monkeypatch):
+    monkeypatch.setattr(evaluate_module, "SEED_CHUNK", 16)  # several seed chunks at small n
+    stats = ["power", "pdf", "diversity"]
+    gens = [Lognormal(), Lognormal()]
+    a = evaluate(gens[0], n=40, source="sim-small", batch_size=7, statistics=stats, progress=False)
+    b = evaluate(gens[1], n=40, source="sim-small", batch_size=64, statistics=stats, progress=False)
+    assert values(a) == values(b)
+    assert gens[0].calls == gens[1].calls == [(16, chunk_seed(0, 0)), (16, chunk_seed(0, 1)), (8, chunk_seed(0, 2))]
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".h5"])
+def test_sample_files_score_like_the_maps_they_hold(small_source, tmp_path, suffix):
+    maps = Lognormal().sample(N + 5, seed=3)
+    path = tmp_path / f"samples{suffix}"
+    if suffix == ".npy":
+        np.save(path, maps)
+    elif suffix == ".npz":
+        np.savez(path, samples=maps)
+    else:
+        import h5py
+
+        with h5py.File(path, "w") as fh:
+            fh.create_dataset("samples", data=maps)
+    stats = ["power", "pdf", "mean"]
+    r = evaluate(str(path), n=N, source="sim-small", statistics=stats, progress=False)
+    assert r.model["kind"] == "samples" and r.model["name"] == "samples" and len(r.model["checkpoint_sha256"]) == 64
+
+    class Fixed:
+        def sample(self, n, *, seed):
+            return maps[:n]
+
+    ref = evaluate(Fixed(), n=N, source="sim-small", statistics=stats, progress=False)
+    assert values(r) == values(ref)
+
+
+def test_too_few_maps_in_file(small_source, tmp_path):
+    path = tmp_path / "few.npy"
+    np.save(path, Lognormal().sample(5, seed=0))
+    with pytest.raises(CosmobenchError, match="holds 5 maps but n=32"):
+        evaluate(str(path), n=N, source="sim-small", progress=False)
+
+
+def test_registered_name(small_source):
+    registry.register("lognormal-test", lambda *, checkpoint=None, track=None: Lognormal())
+    try:
+        r = evaluate("lognormal-test", n=N, source="sim-small", statistics=["mean"], progress=False)
+    finally:
+        registry.unregister("lognormal-test")
+    assert r.model["kind"] == "registered" and r.model["spec"] == "lognormal-test"
+
+
+def test_corrupt_cache_is_rebuilt(small_source):
+    stats = ["power", "mean"]
+    a = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
+    files = sorted(evaluate_module._cache_dir().glob("*.npz"))
+    assert files
+    for f in files:
+        f.write_bytes(b"not an npz at all")
+    b = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
+    assert b.reference["summaries"] == "built" and values(a) == values(b)
+    c = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
+    assert c.reference["summaries"] == "cached"
+
+
+class Bad:
+    """Broken outputs in the second chunk, to check that errors name the batch."""
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def sample(self, n, *, seed):
+        maps = Lognormal().sample(n, seed=seed)
+        if seed != chunk_seed(0, 1):
+            return maps
+        if self.kind == "nan":
+            maps[3, 5, 5] = np.nan
+        elif self.kind == "count":
+            maps = maps[:-1]
+        elif self.kind == "below":
+            maps[0] -= 3
+        elif self.kind == "shape":
+            maps = maps[:, :32, :32]
+        elif self.kind == "int":
+            maps = maps.astype(np.int32)
+        return maps
+
+
+@pytest.mark.parametrize("kind, match", [("nan", "NaN"), ("count", "instead of 16"), ("below", "below −1"),
+                                         ("shape", "32x32"), ("int", "not floating point")])
+def test_bad_generator_output_names_the_batch(small_source, monkeypatch, kind, match):
+    monkeypatch.setattr(evaluate_module, "SEED_CHUNK", 16)
+    with pytest.raises(CosmobenchError, match=match) as info:
+        evaluate(Bad(kind), n=N, source="sim-small", statistics=["mean"], progress=False)
+    assert "batch 1 (maps 16..31)" in str(info.value)
+
+
+def test_argument_checks(small_source):
+    for kw, match in [({"n": 1}, "n must be"), ({"batch_size": 0}, "batch_size"), ({"seed": -1}, "seed"),
+                      ({"statistics": ["nope"]}, "unknown statistic"), ({"source": "no-such-source"}, "no reference source"),
+                      ({"track": "camels-mtot-z0"}, "holds track")]:
+        with pytest.raises(CosmobenchError, match=match):
+            evaluate(Lognormal(), **{"n": N, "source": "sim-small", "progress": False, **kw})
+
+
+class _FakeSource:
+    name = "fake"
+
+    def __init__(self, test, n_maps=10):
+        self._test = test
+        self.meta = {"boxes": {str(b): {"n_maps": n_maps} for b in test}}
+
+    def boxes(self, split):
+        return self._test if split == "test" else []
+
+
+def test_floor_split_by_box_and_by_tile():
+    compare, floor, how = evaluate_module._split_plan(_FakeSource([0, 1, 10, 11]))
+    assert how == "box" and [p[0] for p in compare.pieces] == [0, 10] and [p[0] for p in floor.pieces] == [1, 11]
+    compare, floor, how = evaluate_module._split_plan(_FakeSource([4], n_maps=9))
+    assert how == "tile" and compare.pieces == ((4, 0, 4),) and floor.pieces == ((4, 4, 9),)
+    with pytest.raises(CosmobenchError, match="no test boxes"):
+        evaluate_module._split_plan(_FakeSource([]))
