@@ -116,6 +116,17 @@ def test_threads_do_not_change_result(rng):
     np.testing.assert_allclose(power_spectrum(maps, threads=1).power, power_spectrum(maps, threads=2).power, rtol=1e-12)
 
 
+def test_concurrent_threads_do_not_share_plan_buffers(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [lognormal_maps(rng, 300) for _ in range(4)]
+    serial = [power_spectrum(b, L, threads=1).power for b in batches]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda b: power_spectrum(b, L, threads=1).power, batches))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_empty_bin_is_nan(rng):
     maps = lognormal_maps(rng, 2)
     ps = power_spectrum(maps, L, bins=np.array([0.5, 1.05, 1.1, 2.5]) * KF)  # no |k| in [1.05, 1.1) k_F
@@ -167,7 +178,7 @@ def test_bad_maps(bad):
         power_spectrum(bad, L)
 
 
-@pytest.mark.parametrize("kw", [{"box_size": -1.0}, {"box_size": "x"}, {"bins": [1.0]}, {"bins": [0.3, 0.2]}, {"threads": 0}])
+@pytest.mark.parametrize("kw", [{"box_size": -1.0}, {"box_size": "x"}, {"bins": [1.0]}, {"bins": [0.3, 0.2]}, {"threads": 0}, {"threads": "two"}])
 def test_bad_arguments(rng, kw):
     maps = lognormal_maps(rng, 2)
     with pytest.raises(CosmobenchError):

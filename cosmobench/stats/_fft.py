@@ -2,8 +2,8 @@
 
 The statistics transform many small maps (typically 64²) at once. Planning an FFTW transform costs
 far more than executing one, so one ``FFTW_MEASURE`` plan is built per ``(direction, H, W, threads)``
-and kept in a small LRU cache with its own aligned input/output buffers. Every batch is processed in
-chunks of that plan's fixed size (:func:`chunk_size`: 256 maps of 64², an 8 MiB input buffer),
+and kept in a small per-thread LRU cache with its own aligned input/output buffers. Every batch is
+processed in chunks of that plan's fixed size (:func:`chunk_size`: 256 maps of 64², an 8 MiB input buffer),
 which bounds memory and keeps the working set in cache. A last, shorter chunk reuses the same plan:
 the unused rows of the buffers hold stale maps whose transforms are ignored (batched transforms are
 independent), which costs at most one chunk of wasted work and avoids planning for every batch size
@@ -22,24 +22,35 @@ from collections.abc import Iterator
 import numpy as np
 import pyfftw
 
+from cosmobench.errors import CosmobenchError
+
 __all__ = ["chunk_size", "default_threads", "rfft2_plan", "irfft2_plan", "iter_rfft2", "rfft2", "irfft2"]
 
 # At most this many maps per chunk, and at most this many pixels per chunk (8 MiB of float64).
 _MAX_CHUNK = 256
 _MAX_PIXELS = 1 << 20
 _MAX_PLANS = 16
-_lock = threading.Lock()
-_plans: "OrderedDict[tuple, pyfftw.FFTW]" = OrderedDict()
+# Plans own their buffers, so a plan must never run in two threads at once: the cache is per thread.
+_local = threading.local()
+
+
+def _cache() -> "OrderedDict[tuple, pyfftw.FFTW]":
+    plans = getattr(_local, "plans", None)
+    if plans is None:
+        plans = _local.plans = OrderedDict()
+    return plans
 
 
 def default_threads(threads: "int | None" = None) -> int:
     """Number of FFTW threads: ``threads`` if given, else ``$COSMOBENCH_THREADS``, else min(4, cpus)."""
     if threads is not None:
-        if int(threads) < 1:
-            from cosmobench.errors import CosmobenchError
-
-            raise CosmobenchError(f"threads={threads}; pass a positive number of threads (or None for the default)")
-        return int(threads)
+        try:
+            t = int(threads)
+        except (TypeError, ValueError):
+            t = 0
+        if t < 1 or t != threads:
+            raise CosmobenchError(f"threads={threads!r}; pass a positive whole number of threads (or None for the default)")
+        return t
     env = os.environ.get("COSMOBENCH_THREADS")
     if env:
         try:
@@ -57,11 +68,11 @@ def chunk_size(h: int, w: int) -> int:
 def _get_plan(kind: str, h: int, w: int, threads: int) -> pyfftw.FFTW:
     n = chunk_size(h, w)
     key = (kind, h, w, threads)
-    with _lock:
-        plan = _plans.get(key)
-        if plan is not None:
-            _plans.move_to_end(key)
-            return plan
+    plans = _cache()
+    plan = plans.get(key)
+    if plan is not None:
+        plans.move_to_end(key)
+        return plan
     real = pyfftw.empty_aligned((n, h, w), dtype=np.float64)
     cplx = pyfftw.empty_aligned((n, h, w // 2 + 1), dtype=np.complex128)
     effort = "FFTW_MEASURE"
@@ -71,10 +82,9 @@ def _get_plan(kind: str, h: int, w: int, threads: int) -> pyfftw.FFTW:
         plan = pyfftw.FFTW(
             cplx, real, axes=(-2, -1), direction="FFTW_BACKWARD", flags=(effort, "FFTW_DESTROY_INPUT"), threads=threads
         )
-    with _lock:
-        _plans[key] = plan
-        while len(_plans) > _MAX_PLANS:
-            _plans.popitem(last=False)
+    plans[key] = plan
+    while len(plans) > _MAX_PLANS:
+        plans.popitem(last=False)
     return plan
 
 

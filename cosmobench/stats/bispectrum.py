@@ -246,15 +246,17 @@ class BispectrumStatistic(Statistic):
     distance = "chi2"
     description = "reduced bispectrum Q: 4 equilateral (k = 0.1-0.4) and 4 isosceles k1=k2=0.3 h/Mpc triangles"
 
-    def __init__(self, track=None, **settings) -> None:
+    def __init__(self, track=None, *, threads: "int | None" = None, **settings) -> None:
+        # threads changes speed, never the numbers: kept out of the settings that key the cache
         super().__init__(track, **settings)
+        self._threads = threads
         self._configs = _check_configs(settings.get("configs", DEFAULT_CONFIGS))
 
     def summarize(self, maps: np.ndarray) -> np.ndarray:
         """``(n, nconf)`` reduced bispectrum Q."""
         t = self.track
         maps = check_maps(maps, shape=t.shape, dtype=np.float32 if getattr(maps, "dtype", None) == np.float32 else np.float64)
-        bs = bispectrum(maps, self._configs, t.tile_size, dk=self.settings.get("dk"), threads=self.settings.get("threads"))
+        bs = bispectrum(maps, self._configs, t.tile_size, dk=self.settings.get("dk"), threads=self._threads)
         return bs.Q
 
     def coords(self) -> dict[str, np.ndarray]:

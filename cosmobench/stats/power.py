@@ -290,8 +290,10 @@ class PowerStatistic(Statistic):
     distance = "chi2"
     description = "isotropic power spectrum log10 P(k), k_F-wide bins from k_F to k_Nyquist"
 
-    def __init__(self, track=None, **settings) -> None:
+    def __init__(self, track=None, *, threads: "int | None" = None, **settings) -> None:
+        # threads changes speed, never the numbers: kept out of the settings that key the cache
         super().__init__(track, **settings)
+        self._threads = threads
         t = self.track
         self._edges = default_edges(t.tile, t.tile_size)
         self._k = _binning(t.tile, t.tile, float(t.tile_size), tuple(self._edges.tolist()))[2]
@@ -300,7 +302,7 @@ class PowerStatistic(Statistic):
         """``(n, nb)`` log10 P(k) (P floored at 1e-30 before the log)."""
         t = self.track
         maps = check_maps(maps, shape=t.shape, dtype=_float_dtype(maps))
-        ps = _power(maps, float(t.tile_size), self._edges, self.settings.get("threads"))
+        ps = _power(maps, float(t.tile_size), self._edges, self._threads)
         return np.log10(np.maximum(ps.power, _LOG_FLOOR))
 
     def coords(self) -> dict[str, np.ndarray]:
