@@ -8,7 +8,8 @@ peak). Tiles are **not** periodic (they are cut from a larger slab), so there is
 * ``exclude_border=False``: border pixels are compared only with the neighbours that exist.
 
 Peaks are counted per bin of their height ``log10(1 + δ)`` on fixed physical bins
-(:data:`DEFAULT_EDGES`, 12 bins on [−0.5, 2.5]) so that counts do not depend on the model being
+(:data:`DEFAULT_EDGES`, 10 bins of 0.25 on [−0.5, 2.0]: on the built-in simulator's 3.9 Mpc/h maps
+the first bin collects the many low void "peaks" and the last one the rare peaks above 1 + δ = 10^1.75) so that counts do not depend on the model being
 scored; heights outside the edges are clipped into the end bins (``1 + δ <= 0`` into the first).
 """
 
@@ -22,8 +23,8 @@ from cosmobench.stats.base import Statistic
 
 __all__ = ["DEFAULT_EDGES", "peak_mask", "peak_counts", "PeakStatistic"]
 
-#: Default peak-height bins of log10(1+δ): 12 bins of 0.25 on [−0.5, 2.5].
-DEFAULT_EDGES = np.linspace(-0.5, 2.5, 13)
+#: Default peak-height bins of log10(1+δ): 10 bins of 0.25 on [−0.5, 2.0].
+DEFAULT_EDGES = np.linspace(-0.5, 2.0, 11)
 DEFAULT_EDGES.setflags(write=False)
 
 # Maps per slicing chunk: bounds the temporaries to a few MB.
@@ -153,7 +154,7 @@ class PeakStatistic(Statistic):
     name = "peaks"
     version = "1"
     distance = "chi2"
-    description = "counts of strict 8-neighbour maxima per bin of log10(1+δ) (12 bins on [-0.5, 2.5], no border)"
+    description = "counts of strict 8-neighbour maxima per bin of log10(1+δ) (10 bins on [-0.5, 2.0], no border)"
 
     def __init__(self, track=None, **settings) -> None:
         super().__init__(track, **settings)
