@@ -178,3 +178,8 @@ def test_errors(small_maps):
         minkowski(small_maps, [0.0], connectivity=6)
     with pytest.raises(CosmobenchError):
         minkowski(small_maps - 3.0, [0.0])  # δ < −1 without allow_below_minus_one
+
+
+def test_float32_same_as_float64(small_maps):
+    ts = np.array([-0.5, 0.0, np.float32(0.3), 2.0])
+    np.testing.assert_array_equal(minkowski(small_maps, ts), minkowski(small_maps.astype(np.float64), ts))

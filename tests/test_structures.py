@@ -209,3 +209,12 @@ def test_errors(rng):
         structures(maps, float("nan"))
     with pytest.raises(CosmobenchError):
         structures(maps, 1.0, min_area=0)
+
+
+def test_float32_same_as_float64(rng):
+    maps = _maps(rng, "lognormal", 4, 32).astype(np.float32)
+    a = structures(maps, float(np.float32(1.0)))
+    b = structures(maps.astype(np.float64), float(np.float32(1.0)))
+    np.testing.assert_array_equal(a.area, b.area)
+    np.testing.assert_allclose(a.mass, b.mass, rtol=1e-12)
+    np.testing.assert_allclose(a.total_mass, b.total_mass, rtol=1e-12)

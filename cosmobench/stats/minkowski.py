@@ -47,6 +47,11 @@ DEFAULT_THRESHOLDS = np.round(np.geomspace(0.5, 11.0, 12) - 1.0, 6)
 _CROSS_NORM = (math.pi / 2.0) / (2.0 + 2.0 * math.sqrt(2.0))
 
 
+def _work_dtype(maps):
+    """float32 maps stay float32 (no copy; comparisons with the float64 thresholds are exact)."""
+    return np.float32 if getattr(maps, "dtype", None) == np.float32 else np.float64
+
+
 def minkowski(maps, thresholds, *, connectivity: int = 4, pixel_size: "float | None" = None,
               allow_below_minus_one: bool = False) -> np.ndarray:
     """Minkowski functionals (V0, V1, V2) of the excursion sets ``δ >= ν`` of every map.
@@ -70,7 +75,7 @@ def minkowski(maps, thresholds, *, connectivity: int = 4, pixel_size: "float | N
         (n, 3, nt) float64: V0 area fraction, V1 boundary length per unit area, V2 Euler
         characteristic per unit area.
     """
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True)
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=_work_dtype(maps))
     t = np.atleast_1d(np.asarray(thresholds, dtype=np.float64))
     if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all():
         raise CosmobenchError("thresholds must be a non-empty 1-D list of finite values of δ")

@@ -50,6 +50,11 @@ __all__ = [
 ]
 
 
+def _work_dtype(maps):
+    """float32 maps stay float32 (no copy; comparisons with the float64 threshold are exact)."""
+    return np.float32 if getattr(maps, "dtype", None) == np.float32 else np.float64
+
+
 def _check_connectivity(connectivity) -> int:
     if connectivity not in (4, 8):
         raise CosmobenchError(f"connectivity={connectivity!r}; use 4 (edge neighbours) or 8 (edges and diagonals)")
@@ -96,7 +101,7 @@ def label_structures(maps, threshold, connectivity: int = 8, *, allow_below_minu
     counts : numpy.ndarray
         (n,) int64, k of every map.
     """
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True)
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=_work_dtype(maps))
     return _label(maps, _check_threshold(threshold), _check_connectivity(connectivity))
 
 
@@ -182,7 +187,7 @@ def _catalog(maps, threshold, connectivity, min_area, pixel_size) -> StructureCa
         perimeter=perim[keep],
         elongation=elong[keep],
         filamentarity=fil[keep],
-        total_mass=(1.0 + maps).reshape(n, -1).sum(axis=1),
+        total_mass=h * w + maps.reshape(n, -1).sum(axis=1, dtype=np.float64),
     )
 
 
@@ -216,7 +221,7 @@ def structures(
     -------
     StructureCatalog
     """
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True)
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=_work_dtype(maps))
     if int(min_area) != min_area or min_area < 1:
         raise CosmobenchError(f"min_area={min_area!r}; give a whole number of pixels >= 1")
     if pixel_size is None:
@@ -329,7 +334,7 @@ class StructureStatistic(Statistic):
         self.thresholds = np.asarray(ts, dtype=float)
 
     def summarize(self, maps: np.ndarray) -> np.ndarray:
-        maps = check_maps(maps, allow_constant=True)
+        maps = check_maps(maps, allow_constant=True, dtype=_work_dtype(maps))
         n = maps.shape[0]
         out = np.zeros((n, _N_PER_T * self.thresholds.size), dtype=np.float64)
         for it, t in enumerate(self.thresholds):
