@@ -49,7 +49,9 @@ def default_threads(threads: "int | None" = None) -> int:
         except (TypeError, ValueError):
             t = 0
         if t < 1 or t != threads:
-            raise CosmobenchError(f"threads={threads!r}; pass a positive whole number of threads (or None for the default)")
+            raise CosmobenchError(
+                f"threads={threads!r}; pass a positive whole number of threads (or None for the default)"
+            )
         return t
     env = os.environ.get("COSMOBENCH_THREADS")
     if env:

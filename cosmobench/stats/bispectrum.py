@@ -34,6 +34,7 @@ from cosmobench.errors import CosmobenchError
 from cosmobench.stats import _fft
 from cosmobench.stats._validate import check_maps
 from cosmobench.stats.base import Statistic
+from cosmobench.stats.power import _check_box, _float_dtype
 
 __all__ = ["Bispectrum", "bispectrum", "triangle_configs", "DEFAULT_CONFIGS", "BispectrumStatistic"]
 
@@ -189,8 +190,6 @@ def bispectrum(
     Cost: one batched rfft2 per map and one batched irfft2 per distinct shell, then a pixel sum of
     three shell fields per configuration; everything is batched over maps (chunks of 128).
     """
-    from cosmobench.stats.power import _check_box, _float_dtype
-
     L = _check_box(box_size)
     c = _check_configs(DEFAULT_CONFIGS if configs is None else configs)
     maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, dtype=_float_dtype(maps))
@@ -255,7 +254,7 @@ class BispectrumStatistic(Statistic):
     def summarize(self, maps: np.ndarray) -> np.ndarray:
         """``(n, nconf)`` reduced bispectrum Q."""
         t = self.track
-        maps = check_maps(maps, shape=t.shape, dtype=np.float32 if getattr(maps, "dtype", None) == np.float32 else np.float64)
+        maps = check_maps(maps, shape=t.shape, dtype=_float_dtype(maps))
         bs = bispectrum(maps, self._configs, t.tile_size, dk=self.settings.get("dk"), threads=self._threads)
         return bs.Q
 

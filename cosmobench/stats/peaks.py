@@ -8,9 +8,10 @@ peak). Tiles are **not** periodic (they are cut from a larger slab), so there is
 * ``exclude_border=False``: border pixels are compared only with the neighbours that exist.
 
 Peaks are counted per bin of their height ``log10(1 + δ)`` on fixed physical bins
-(:data:`DEFAULT_EDGES`, 10 bins of 0.25 on [−0.5, 2.0]: on the built-in simulator's 3.9 Mpc/h maps
-the first bin collects the many low void "peaks" and the last one the rare peaks above 1 + δ = 10^1.75) so that counts do not depend on the model being
-scored; heights outside the edges are clipped into the end bins (``1 + δ <= 0`` into the first).
+(:data:`DEFAULT_EDGES`, 10 bins of 0.25 on [−0.5, 2.0]) so that counts do not depend on the model
+being scored; heights outside the edges are clipped into the end bins (``1 + δ <= 0`` into the
+first). On the built-in simulator's 3.9 Mpc/h maps the first bin collects the many low void
+"peaks" and the last one the rare peaks above ``1 + δ = 10^1.75``.
 """
 
 from __future__ import annotations
