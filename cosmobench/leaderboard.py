@@ -277,7 +277,9 @@ def _fmt_ratio(x: float) -> str:
         return f"×{x:.2f}"
     if x < 100:
         return f"×{x:.1f}"
-    return f"×{x:.0f}"
+    if x < 1e5:
+        return f"×{x:.0f}"
+    return f"×{x:.2e}"
 
 
 def _md_escape(s: str) -> str:
@@ -294,7 +296,7 @@ def _markdown_table(frame: pd.DataFrame) -> str:
         model = r["model"] + (f" [ckpt {r['checkpoint']}]" if r["checkpoint"] else "")
         comp = _fmt_ratio(r["composite"])
         if np.isfinite(r["composite_sd"]):
-            comp += f" ± {r['composite_sd']:.2f}"
+            comp += f" ± {r['composite_sd']:.2g}"
         cells = [str(r["rank"]), model, comp]
         cells += [
             "—" if not np.isfinite(r[m]) else f"{_fmt_value(r[m])} ({_fmt_ratio(r[f'{m}_xfloor'])})" for m in metrics

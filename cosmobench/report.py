@@ -157,6 +157,7 @@ def _layout(coords: dict, d: int) -> list[_Panel]:
         for g in order:
             idx = np.array([i for i, v in enumerate(values) if v == g])
             if xkey is not None:
+                idx = idx[np.argsort(num[xkey][idx], kind="stable")]  # e.g. an appended seed threshold
                 panels.append(_Panel(g, idx, xkey, num[xkey][idx], None))
             elif other is not None:
                 panels.append(_Panel(g, idx, other, None, [cat[other][i] for i in idx]))
@@ -165,7 +166,8 @@ def _layout(coords: dict, d: int) -> list[_Panel]:
         return panels
     if len(num) == 1:
         (k, x), = num.items()
-        return [_Panel("", everything, k, x, None)]
+        idx = np.argsort(x, kind="stable")
+        return [_Panel("", idx, k, x[idx], None)]
     if len(num) > 1:
         keys = list(num)
         labels = ["(" + ", ".join(f"{num[k][i]:.3g}" for k in keys) + ")" for i in range(d)]
@@ -265,8 +267,13 @@ def _fig_power(result: dict):
     lo = np.nanmin(np.r_[ratio, p(-c["ref_std"])])
     hi = np.nanmax(np.r_[ratio, p(c["ref_std"])])
     lo, hi = min(lo, 0.9), max(hi, 1.1)
-    pad = 0.05 * (hi - lo)
-    bot.set_ylim(max(lo - pad, 0.0), hi + pad)
+    if hi / max(lo, 1e-300) > 8:  # orders of magnitude off: a linear axis would hide the shape
+        bot.set_yscale("log")
+        bot.yaxis.set_major_formatter(_plain_formatter())
+        bot.yaxis.set_minor_formatter(_null_formatter())
+    else:
+        pad = 0.05 * (hi - lo)
+        bot.set_ylim(max(lo - pad, 0.0), hi + pad)
     if klabel.startswith("k ["):
         from matplotlib.ticker import LogLocator, NullFormatter
 
@@ -288,6 +295,22 @@ def _fig_power(result: dict):
     top.grid(alpha=0.25, which="both")
     bot.grid(alpha=0.25, which="both")
     return fig
+
+
+def _null_formatter():
+    from matplotlib.ticker import NullFormatter
+
+    return NullFormatter()
+
+
+def _fmt_ratio(x: float) -> str:
+    if not np.isfinite(x):
+        return "—"
+    if x < 10:
+        return f"×{x:.3g}"
+    if x < 1e5:
+        return f"×{x:.0f}"
+    return f"×{x:.2e}"
 
 
 def _log_x(ax):
@@ -323,7 +346,10 @@ def _fig_pdf(result: dict):
         _pair(ax, x, c, floor=floor if ax is log else None)
         ax.set_xlabel(_xlabel(name))
         ax.grid(alpha=0.25)
-    lin.set_ylabel("probability density")
+    dx = float(np.median(np.diff(x))) if x.size > 1 else 1.0
+    total = float(np.sum(c["ref_mean"]))
+    lin.set_ylabel("fraction of pixels per bin" if abs(total - 1.0) < 0.05 and abs(total * dx - 1.0) > 0.05
+                   else "probability density")
     lin.set_ylim(bottom=0)
     lin.set_title("Pixel PDF (linear)")
     if floor is not None:
@@ -595,22 +621,24 @@ def _fig_xfloor(result: dict):
             if lo > 0 and hi > 0:
                 ax.plot([lo, hi], [i, i], color="k", lw=1.2, marker="|", ms=8)
                 right_end[i] = max(right_end[i], hi)
-        ax.text(max(right_end[i], 1.0) * 1.08, i, f"×{r['ratio']:.3g} {r['verdict']}", va="center", fontsize=8)
+        ax.text(max(right_end[i], 1.0) * 1.08, i, f"{_fmt_ratio(r['ratio'])} {r['verdict']}", va="center", fontsize=8)
     ax.axvline(1.0, color="k", lw=1.2, ls="--", label="×1 = fresh reference draw (noise floor)")
-    ax.set_yticks(y, [r["name"] + (" (higher is better)" if r["higher_is_better"] else "") for r in rows])
+    ax.set_yticks(y, [r["name"] + (" (↑ better)" if r["higher_is_better"] else "") for r in rows])
     ax.set_xscale("log")
     from matplotlib.ticker import LogLocator, NullFormatter
 
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_minor_formatter(NullFormatter())
     hi = max(right_end.max() * 4.0, 4.0)
-    ax.set_xlim(min(ratios.min(), 1.0) / 1.6, hi)
-    ax.xaxis.set_major_formatter(_plain_formatter())
+    lo = min(ratios.min(), 1.0) / 1.6
+    ax.set_xlim(lo, hi)
+    if hi / lo < 1e3:
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(_plain_formatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("×floor = distance / distance of a fresh reference draw of the same size (log scale)")
     comp = (result.get("composite") or {}).get("value")
     title = "Distance to the reference in units of its noise floor"
     if isinstance(comp, (int, float)):
-        ax.axvline(comp, color="0.3", lw=1, ls=":", label=f"composite ×{comp:.2f}")
+        ax.axvline(comp, color="0.3", lw=1, ls=":", label=f"composite {_fmt_ratio(comp)}")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.25, axis="x", which="both")

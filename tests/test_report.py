@@ -123,3 +123,23 @@ def test_verdict_and_ratio_ci():
     assert ratio_ci({"value": 2.0, "ratio": 4.0, "ci": [1.0, 3.0]}) == (2.0, 6.0)
     assert ratio_ci({"value": 2.0, "ratio": 4.0, "ci": [1.0, 3.0], "extra": {"ratio_ci": [3, 5]}}) == (3.0, 5.0)
     assert ratio_ci({"value": 0.0, "ratio": 4.0, "ci": [1.0, 3.0]}) is None
+
+
+def test_layout_of_real_coords():
+    from cosmobench.report import _layout
+
+    # structures: threshold outer (with an appended seed threshold), quantity inner
+    th = [1.0] * 2 + [3.0] * 2 + [0.01] * 2
+    panels = _layout({"threshold": th, "quantity": ["n", "area"] * 3}, 6)
+    assert [p.title for p in panels] == ["n", "area"]
+    assert list(panels[0].x) == [0.01, 1.0, 3.0] and list(panels[0].idx) == [4, 0, 2]
+    # minkowski: functional outer, threshold tiled
+    panels = _layout({"threshold": [0.0, 1.0] * 3, "functional": ["V0"] * 2 + ["V1"] * 2 + ["V2"] * 2}, 6)
+    assert [p.title for p in panels] == ["V0", "V1", "V2"] and list(panels[2].idx) == [4, 5]
+    # bispectrum: several numeric coords label the columns
+    (p,) = _layout({"k1": [0.1, 0.2], "k2": [0.1, 0.2], "k3": [0.1, 0.3]}, 2)
+    assert p.labels == ["(0.1, 0.1, 0.1)", "(0.2, 0.2, 0.3)"]
+    # categorical per column, no coords, and a legacy short coordinate of a flattened grid
+    assert _layout({"moment": ["var", "skew", "kurt"]}, 3)[0].labels == ["var", "skew", "kurt"]
+    assert list(_layout({}, 4)[0].x) == [0, 1, 2, 3]
+    assert [len(p.idx) for p in _layout({"threshold": [0.0, 1.0, 2.0]}, 9)] == [3, 3, 3]
