@@ -29,7 +29,11 @@ def maps():
     return np.exp(g) / math.exp(0.5) - 1.0
 
 
-def _numpy_peer(maps, thresholds):
+def _numpy_peer(maps, thresholds, chunk=1000):
+    return np.concatenate([_numpy_chunk(maps[s:s + chunk], thresholds) for s in range(0, maps.shape[0], chunk)])
+
+
+def _numpy_chunk(maps, thresholds):
     out = np.empty((maps.shape[0], 3, len(thresholds)))
     for j, t in enumerate(thresholds):
         b = (maps >= t).astype(np.int64)
