@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.integrate import trapezoid
 from scipy.special import hyp2f1
 
 from cosmobench._io import atomic_path
@@ -359,4 +360,4 @@ def sigma_r(r: float, z: float = 0.0, cosmology: Cosmology = QUIJOTE) -> float:
     x = k * r
     w = 3.0 * (np.sin(x) - x * np.cos(x)) / x**3
     integrand = k**3 * linear_power(k, z, cosmology) * w**2 / (2 * np.pi**2)
-    return float(np.sqrt(np.trapz(integrand, np.log(k))))
+    return float(np.sqrt(trapezoid(integrand, np.log(k))))
