@@ -114,6 +114,8 @@ class StructureCatalog:
     threshold, connectivity, min_area : the settings used.
     pixel_size : float
         Pixel side in Mpc/h used for ``area_phys``.
+    shape : tuple of int
+        (H, W) of the maps.
     counts : (n,) int64
         Structures per map (after ``min_area``).
     map_index : (s,) int64
