@@ -85,12 +85,12 @@ def default_edges(n_pix: int, box_size: float) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _binning(h: int, w: int, box_size: float, edges: "tuple[float, ...]"):
-    """Binning of the rfft2 half plane: weight matrix (h*(w//2+1), nb), nmodes (nb,), mean |k| (nb,).
+    """Binning of the rfft2 half plane.
 
-    ``weights[m, j]`` is the multiplicity of half-plane mode ``m`` (1 for the ``kx = 0`` and Nyquist
-    columns, 2 otherwise) divided by the number of full-grid modes of bin ``j``, so that
-    ``|F|² @ weights`` is the full-grid bin average. Rows of unused modes (DC, outside the bins) are 0;
-    columns of empty bins are NaN.
+    Returns ``nmodes`` (nb,) full-grid modes per bin, ``kmean`` (nb,) their mean |k|, and for the
+    half-plane modes that fall in a bin (DC excluded): their flat indices ``used``, their bin
+    ``bin_of`` and weight ``w_used`` = multiplicity (1 for the ``kx = 0`` and Nyquist columns, 2
+    otherwise) / nmodes of the bin, so that ``Σ w |F|²`` over a bin's modes is its full-grid average.
     """
     kx = 2.0 * math.pi * np.fft.rfftfreq(w, d=box_size / w)  # last axis (half plane)
     ky = 2.0 * math.pi * np.fft.fftfreq(h, d=box_size / h)
@@ -109,14 +109,11 @@ def _binning(h: int, w: int, box_size: float, edges: "tuple[float, ...]"):
     ksum = np.bincount(idx[used], weights=(mult * kmag)[used], minlength=nb)
     with np.errstate(invalid="ignore", divide="ignore"):
         kmean = ksum / nmodes
-    weights = np.zeros((kmag.size, nb))
-    weights[used, idx[used]] = mult[used] / nmodes[idx[used]]
-    weights[:, nmodes == 0] = np.nan
     bin_of = idx[used].astype(np.int64)
-    w_used = weights[used, bin_of]
-    for a in (weights, nmodes, kmean, used, bin_of, w_used):
+    w_used = mult[used] / nmodes[bin_of]
+    for a in (nmodes, kmean, used, bin_of, w_used):
         a.setflags(write=False)
-    return weights, nmodes, kmean, used, bin_of, w_used
+    return nmodes, kmean, used, bin_of, w_used
 
 
 @njit(cache=True, nogil=True)
@@ -217,7 +214,7 @@ def power_spectrum(
 def _power(maps: np.ndarray, L: float, edges: np.ndarray, threads) -> PowerSpectrum:
     """Kernel of :func:`power_spectrum` on validated maps and edges."""
     n, h, w = maps.shape
-    _, nmodes, kmean, used, bin_of, w_used = _binning(h, w, L, tuple(edges.tolist()))
+    nmodes, kmean, used, bin_of, w_used = _binning(h, w, L, tuple(edges.tolist()))
     power = np.empty((n, edges.size - 1))
     for sl, F in _fft.iter_rfft2(maps, threads=threads):
         _bin_power(F.reshape(sl.stop - sl.start, -1), used, bin_of, w_used, power[sl])
@@ -296,7 +293,7 @@ class PowerStatistic(Statistic):
         self._threads = threads
         t = self.track
         self._edges = default_edges(t.tile, t.tile_size)
-        self._k = _binning(t.tile, t.tile, float(t.tile_size), tuple(self._edges.tolist()))[2]
+        self._k = _binning(t.tile, t.tile, float(t.tile_size), tuple(self._edges.tolist()))[1]
 
     def summarize(self, maps: np.ndarray) -> np.ndarray:
         """``(n, nb)`` log10 P(k) (P floored at 1e-30 before the log)."""
