@@ -7,15 +7,18 @@ Convention (``shared/DESIGN.md``, same as Pylians3 ``Pk_plane`` and powerbox ``g
 with ``FFT`` numpy's unnormalised DFT of an ``N x N`` map of side ``L``. The average runs over every
 mode of the full ``N x N`` Fourier grid whose ``|k|`` falls in a bin (the grid powerbox bins), so a
 mode and its complex conjugate both count. Internally only the ``rfft2`` half plane is computed:
-the ``kx = 0`` and ``kx = N/2`` (Nyquist) columns are their own conjugate partners and count once,
-every other column counts twice. The DC mode is always excluded.
+modes of the ``kx = 0`` and ``kx = N/2`` (Nyquist) columns have their conjugate partner in the same
+column, so they count once; every other column stands for itself and its missing mirror image and
+counts twice. The DC mode is always excluded. For non-square maps (custom ``bins`` only) ``L`` is
+the side along both axes, as powerbox does with a scalar ``boxlength``.
 
 Default bins are ``k_F``-wide and centred on the multiples of the fundamental ``k_F = 2π/L``:
 edges ``(j ± ½) k_F`` for ``j = 1 … N/2``, i.e. from ½ k_F to the Nyquist bin (centred on
 ``k_Nyq = N k_F / 2``). Half-integer edges never coincide with a grid ``|k|`` (``|k|²/k_F²`` is an
 integer), so no mode sits on an edge and the binning is free of round-off ambiguity. ``k`` of a bin
 is the mean ``|k|`` of its modes. A bin ``[lo, hi)`` includes ``lo``; modes outside all bins are
-dropped, as in powerbox.
+dropped, as in powerbox. (Pylians3 ``Pk_plane`` bins ``int(|k|/k_F)``, i.e. integer edges, and runs
+to the corner: same estimator, different default bins; pass its edges as ``bins`` to compare.)
 """
 
 from __future__ import annotations
