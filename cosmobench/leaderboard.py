@@ -19,8 +19,6 @@ Rows are sorted by composite, lower is better; 1 means indistinguishable from a 
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import warnings
 from pathlib import Path
@@ -68,34 +66,19 @@ unseen test maps: ×1 = no copying, below 1 = closer to training maps than real 
 
 
 def _load_result(path: Path) -> dict:
-    """Read and validate one result file, with :func:`cosmobench.results.load_result` when it exists."""
-    try:
-        from cosmobench.results import load_result  # owned by the results layer
-    except ModuleNotFoundError as exc:  # results layer not there yet: minimal reader
-        if exc.name not in ("cosmobench.results",):
-            raise
-        load_result = _minimal_load
+    """Read one result with :func:`cosmobench.results.load_result` (every schema version), then check
+    the fields a leaderboard needs."""
+    from cosmobench.results import load_result
+
     try:
         result = load_result(path)
-    except CosmobenchError:
-        raise
+    except CosmobenchError as exc:
+        raise CosmobenchError(
+            f"{exc} (or move it out of the results directory), then run `cosmobench leaderboard` again"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
         raise _malformed(path, f"{type(exc).__name__}: {exc}") from exc
     _check_fields(path, result)
-    return result
-
-
-def _minimal_load(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            result = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _malformed(path, f"cannot be read as JSON ({exc})") from exc
-    if not isinstance(result, dict):
-        raise _malformed(path, "the top level is not a JSON object")
-    version = result.get("schema_version")
-    if version != 1:
-        raise _malformed(path, f"unknown schema_version {version!r} (this cosmobench reads 1)")
     return result
 
 

@@ -46,33 +46,12 @@ _DPI = 110
 
 
 def _load(path: Path) -> dict:
-    try:
-        from cosmobench.results import load_result  # the results layer validates/upgrades every schema
-    except ModuleNotFoundError as exc:
-        if exc.name != "cosmobench.results":
-            raise
-        load_result = None
+    """The result, read and upgraded by :func:`cosmobench.results.load_result`."""
+    from cosmobench.results import load_result
+
     if not path.is_file():
         raise CosmobenchError(f"result file {path} does not exist; pass the .json written by `cosmobench evaluate`")
-    if load_result is not None:
-        try:
-            return load_result(path)
-        except CosmobenchError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise CosmobenchError(
-                f"{path} is not a valid cosmobench result ({type(exc).__name__}: {exc}); re-create it with "
-                "`cosmobench evaluate`"
-            ) from exc
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CosmobenchError(
-            f"{path} cannot be read as a result JSON ({exc}); re-create it with `cosmobench evaluate`"
-        ) from exc
-    if not isinstance(result, dict) or not isinstance(result.get("metrics", {}), dict):
-        raise CosmobenchError(f"{path} is not a cosmobench result (no metrics object); re-create it with `cosmobench evaluate`")
-    return result
+    return load_result(path)
 
 
 def _stem(path: Path) -> str:
