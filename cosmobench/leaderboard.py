@@ -229,8 +229,10 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    values = long.pivot_table(index=keys, columns="column", values="value", aggfunc="mean", sort=False)
-    ratios = long.pivot_table(index=keys, columns="column", values="ratio", aggfunc="mean", sort=False)
+    # groupby/unstack (not pivot_table, which drops a metric whose numbers are all missing)
+    grouped = long.groupby(keys + ["column"], sort=False)
+    values = grouped["value"].mean().unstack("column")
+    ratios = grouped["ratio"].mean().unstack("column")
     columns = sorted(values.columns, key=_metric_sort_key)
     wide = pd.DataFrame(index=values.index)
     for c in columns:

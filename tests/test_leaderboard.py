@@ -155,3 +155,16 @@ def test_hidden_and_companion_files_ignored(tmp_path):
     (d / ".partial.json").write_text("half")
     np.savez(d / "ok.maps.npz", model=np.zeros((1, 2, 2)), reference=np.zeros((1, 2, 2)))
     assert len(build_leaderboards(d, tmp_path / "lb")) == 2
+
+
+def test_missing_numbers_show_as_dash(tmp_path):
+    d = tmp_path / "results"
+    r = gen.result("m", "quijote-z0", "s", SIM, 64, 0, "2026-01-01T00:00:00Z", 0.5)
+    r["metrics"]["power"].update(value=None, ratio=None)
+    r["composite"]["value"] = None
+    write(d, "r", r)
+    build_leaderboards(d, tmp_path / "lb")
+    df = pd.read_csv(tmp_path / "lb" / "quijote-z0.csv")
+    assert "power" in df.columns and df["power"].isna().all() and df["composite"].isna().all()
+    row = (tmp_path / "lb" / "quijote-z0.md").read_text().strip().splitlines()[-1]
+    assert row.split("|")[3].strip() == "—" and row.split("|")[4].strip() == "—"
