@@ -32,7 +32,7 @@ from cosmobench._io import atomic_path
 from cosmobench._version import __version__
 from cosmobench.data.track import Track, get_track
 from cosmobench.errors import CosmobenchError
-from cosmobench.registry import ResolvedModel, resolve
+from cosmobench.registry import ResolvedModel, SampleFileGenerator, resolve
 from cosmobench.results import Result
 from cosmobench.stats._validate import check_maps
 from cosmobench.stats.base import Statistic
@@ -322,11 +322,12 @@ def reference_summaries(
 def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track) -> Iterator[np.ndarray]:
     """Validated model maps, chunk by chunk (see :data:`SEED_CHUNK`)."""
     gen = resolved.generator
-    take = getattr(gen, "take", None)  # file-backed generators: read the file in order
+    # Sample files are read in order (sample(n) would serve the same first maps for every chunk).
+    from_file = isinstance(gen, SampleFileGenerator)
     for i, start in enumerate(range(0, n, SEED_CHUNK)):
         size = min(SEED_CHUNK, n - start)
-        if callable(take):
-            raw, how = take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
+        if from_file:
+            raw, how = gen.take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
         else:
             s = chunk_seed(seed, i)
             raw, how = gen.sample(size, seed=s), f"sample({size}, seed={s}) of batch {i} (maps {start}..{start + size - 1})"
@@ -484,7 +485,7 @@ def evaluate(
 
     # Resolve first: a bad spec should fail in a second, not after a reference build.
     resolved = resolve(model, track=want_track or _source_track_hint(source), **options)
-    available = len(resolved.generator) if resolved.kind == "samples" else None
+    available = len(resolved.generator) if isinstance(resolved.generator, SampleFileGenerator) else None
     if available is not None and available < n:
         raise CosmobenchError(
             f"{resolved.spec} holds {available} maps but n={n} were asked for; pass --n {available} or fewer"

@@ -178,7 +178,7 @@ def test_plain_pickle_with_code_is_refused(tmp_path):
     marker = tmp_path / "pwned2"
     path = tmp_path / "legacy.pt"
     with open(path, "wb") as fh:
-        pickle.dump({"format": "cosmobench-checkpoint", "evil": _Evil(marker)}, fh)
+        pickle.dump({"format": "cosmobench-checkpoint", "evil": _Evil(marker)}, fh, protocol=2)
     with pytest.raises(CosmobenchError, match="not a cosmobench checkpoint"):
         registry.resolve(str(path))
     assert not marker.exists()
