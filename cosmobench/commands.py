@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
     e.add_argument("--seed", type=int, default=0, help="seed of the draw, floor subsets and bootstrap (default 0)")
     e.add_argument("--source", default="sim", help="reference source (default 'sim', simulated on first use)")
     e.add_argument("--batch-size", type=int, default=256, help="maps per statistics batch (memory only; default 256)")
+    e.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                   help="keyword argument for the generator factory (repeatable; VALUE parsed as JSON when it can be)")
     e.add_argument("--out", default="results", metavar="DIR", help="directory of the result JSON (default ./results)")
     e.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     e.set_defaults(func=_cmd_evaluate)
@@ -70,13 +73,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from cosmobench.evaluate import evaluate
 
     result = evaluate(
-        args.model, n=args.n, seed=args.seed, source=args.source, batch_size=args.batch_size, progress=args.progress
+        args.model, n=args.n, seed=args.seed, source=args.source, batch_size=args.batch_size, progress=args.progress,
+        options=_parse_options(args.option),
     )
     print(result.scorecard())
     # Written last: an error anywhere above leaves no result file behind.
     path = result.save(args.out)
     print(f"\nwrote {path}")
     return 0
+
+
+def _parse_options(items: list[str]) -> dict:
+    """``["a=1", "b=sim-small"]`` -> ``{"a": 1, "b": "sim-small"}`` (JSON values when they parse, else strings)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise CosmobenchError(f"--option {item!r} is not KEY=VALUE with KEY a Python identifier")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

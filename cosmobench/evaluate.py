@@ -17,7 +17,9 @@ The pipeline, and why it is shaped this way:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import inspect
 import json
 import sys
 import time
@@ -28,7 +30,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from cosmobench._io import atomic_path
+from cosmobench._io import atomic_path, sha256_file
 from cosmobench._version import __version__
 from cosmobench.data.track import Track, get_track
 from cosmobench.errors import CosmobenchError
@@ -191,11 +193,26 @@ def _cache_dir() -> Path:
     return data_home() / "cache" / "summaries"
 
 
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint(cls: type) -> str:
+    """sha256 of the file defining a statistic class.
+
+    Why: ``Statistic.version`` is bumped by hand, and a forgotten bump would silently serve stale
+    reference summaries; keying on the code as well makes that impossible (at the price of a
+    rebuild after any edit of the file).
+    """
+    try:
+        return sha256_file(inspect.getsourcefile(cls) or "")[:16]
+    except (TypeError, OSError):
+        return ""
+
+
 def _cache_key(src, stat: Statistic, role: str, groups: dict[str, _Group]) -> str:
     blob = json.dumps(
         {
             "source": src.content_hash,
             "statistic": stat.key(),
+            "code": _code_fingerprint(type(stat)),
             "cosmobench": __version__,
             "layout": _CACHE_LAYOUT,
             "role": role,
@@ -206,16 +223,16 @@ def _cache_key(src, stat: Statistic, role: str, groups: dict[str, _Group]) -> st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _read_cache(path: Path, groups: dict[str, _Group]) -> "dict[str, np.ndarray] | None":
-    """Cached arrays when the file is intact and has the expected rows; a bad file is deleted."""
+def _read_cache(path: Path, groups: dict[str, _Group], ncols: "int | None" = None) -> "dict[str, np.ndarray] | None":
+    """Cached arrays when the file is intact and has the expected rows (and columns); a bad file is deleted."""
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: np.asarray(npz[k]) for k in groups}
         ok = all(a.ndim == 2 and a.shape[0] == groups[k].n and a.dtype == np.float64 for k, a in arrays.items())
-        ncols = {a.shape[1] for a in arrays.values()}
-        if ok and len(ncols) == 1 and all(np.isfinite(a).all() for a in arrays.values()):
+        widths = {a.shape[1] for a in arrays.values()}
+        if ok and len(widths) == 1 and ncols in (None, *widths) and all(np.isfinite(a).all() for a in arrays.values()):
             return arrays
     except Exception:  # truncated zip, missing key, bad header: all mean "rebuild"
         pass
@@ -236,6 +253,7 @@ def reference_summaries(
     feature_stat: "Statistic | None" = None,
     batch_size: int = 256,
     progress: bool = False,
+    widths: "dict[str, int] | None" = None,
 ) -> dict:
     """Summaries of the reference's compare / floor groups (and training features), cached on disk.
 
@@ -252,6 +270,9 @@ def reference_summaries(
         Maps per ``summarize`` call.
     progress : bool
         Show a progress bar while building.
+    widths : dict of str to int, optional
+        Summary width per statistic name as the model side produced it; a cached file of another
+        width is stale and rebuilt.
 
     Returns
     -------
@@ -276,7 +297,7 @@ def reference_summaries(
     for stat, groups in jobs:
         path = _cache_dir() / f"{_cache_key(src, stat, ','.join(groups), groups)}.npz"
         paths.append(path)
-        found.append(_read_cache(path, groups))
+        found.append(_read_cache(path, groups, (widths or {}).get(stat.name)))
     status = "cached" if all(f is not None for f in found) else "built"
 
     loaded: dict[str, np.ndarray] = {}
@@ -437,7 +458,7 @@ def evaluate(
     statistics: "Sequence[Statistic | str] | None" = None,
     progress: bool = True,
     train_for_memorisation: bool = True,
-    **options: Any,
+    options: "dict | None" = None,
 ) -> Result:
     """Score a generative model of δ maps against a reference source.
 
@@ -462,8 +483,9 @@ def evaluate(
         Show progress bars on stderr.
     train_for_memorisation : bool
         Score memorisation against the source's training boxes when it has some.
-    **options
-        Passed to the generator factory.
+    options : dict, optional
+        Keyword arguments for the generator factory (e.g. ``{"source": "sim-small"}`` for a baseline
+        fitted to a source); a dict rather than ``**kwargs`` so they never clash with ours.
 
     Returns
     -------
@@ -484,7 +506,7 @@ def evaluate(
     want_track = get_track(track) if track is not None else None
 
     # Resolve first: a bad spec should fail in a second, not after a reference build.
-    resolved = resolve(model, track=want_track or _source_track_hint(source), **options)
+    resolved = resolve(model, track=want_track or _source_track_hint(source), **dict(options or {}))
     available = len(resolved.generator) if isinstance(resolved.generator, SampleFileGenerator) else None
     if available is not None and available < n:
         raise CosmobenchError(
@@ -508,7 +530,8 @@ def evaluate(
     )
     with clock("reference"):
         ref = reference_summaries(
-            src, stats, feature_stat=feature_stat if with_memo else None, batch_size=batch_size, progress=progress
+            src, stats, feature_stat=feature_stat if with_memo else None, batch_size=batch_size, progress=progress,
+            widths={st.name: summ.shape[1] for st, summ in zip(summarised, model_summ)},
         )
 
     with clock("comparison"):

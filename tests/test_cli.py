@@ -73,6 +73,34 @@ def test_bad_samples_exit_2_without_traceback_or_file(small_source, tmp_path, ca
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
 
+def test_factory_options(small_source, tmp_path, capsys):
+    seen = {}
+
+    class Gen:
+        name = "opt-gen"
+
+        def sample(self, n, *, seed):
+            return lognormal_maps(n, seed, seen["sigma"])
+
+    def factory(*, checkpoint=None, track=None, sigma=0.7, label=""):
+        seen.update(sigma=sigma, label=label)
+        return Gen()
+
+    registry.register("opt-gen", factory)
+    try:
+        code, _, err = run(capsys, "evaluate", "--model", "opt-gen", "-o", "sigma=0.5", "--option", "label=sim-small",
+                           "--n", N, "--source", "sim-small", "--out", tmp_path, "--no-progress")
+        assert code == 0, err
+        assert seen == {"sigma": 0.5, "label": "sim-small"}
+        code, _, err = run(capsys, "evaluate", "--model", "opt-gen", "-o", "nonsense", "--out", tmp_path)
+        assert code == 2 and "KEY=VALUE" in err
+        code, _, err = run(capsys, "evaluate", "--model", "opt-gen", "-o", "width=3", "--source", "sim-small",
+                           "--out", tmp_path)
+        assert code == 2 and "does not accept keyword argument(s) width" in err
+    finally:
+        registry.unregister("opt-gen")
+
+
 def test_unknown_model_exit_2(capsys, tmp_path):
     code, _, err = run(capsys, "evaluate", "--model", "no-such-model", "--source", "sim-small", "--out", tmp_path)
     assert code == 2 and err.startswith("error: no generator named 'no-such-model'")

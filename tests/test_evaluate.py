@@ -118,17 +118,26 @@ def test_registered_name(small_source):
     assert r.model["kind"] == "registered" and r.model["spec"] == "lognormal-test"
 
 
-def test_corrupt_cache_is_rebuilt(small_source):
+def test_corrupt_cache_is_rebuilt(small_source, tmp_path, monkeypatch):
+    monkeypatch.setattr(evaluate_module, "_cache_dir", lambda: tmp_path / "cache")  # this test's files only
     stats = ["power", "mean"]
     a = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
-    files = sorted(evaluate_module._cache_dir().glob("*.npz"))
-    assert files
+    assert a.reference["summaries"] == "built"
+    files = sorted((tmp_path / "cache").glob("*.npz"))
+    assert len(files) == 4  # power, mean, diversity features (test), diversity features (train)
     for f in files:
         f.write_bytes(b"not an npz at all")
     b = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
     assert b.reference["summaries"] == "built" and values(a) == values(b)
     c = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
     assert c.reference["summaries"] == "cached"
+    # Stale but well-formed files (a statistic changed width without a version bump) are rebuilt too.
+    for f in files:
+        with np.load(f) as npz:
+            arrays = {k: np.zeros((npz[k].shape[0], npz[k].shape[1] + 1)) for k in npz.files}
+        np.savez(f, **arrays)
+    d = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
+    assert d.reference["summaries"] == "built" and values(d) == values(a)
 
 
 class Bad:
