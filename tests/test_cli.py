@@ -101,6 +101,46 @@ def test_factory_options(small_source, tmp_path, capsys):
         registry.unregister("opt-gen")
 
 
+class _Evil:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_checkpoint_evaluates_and_malicious_one_is_refused(small_source, tmp_path, capsys):
+    import torch
+
+    class Gen:
+        def __init__(self, sigma):
+            self.sigma = sigma
+
+        def sample(self, n, *, seed):
+            return lognormal_maps(n, seed, self.sigma)
+
+    registry.register("ckpt-gen", lambda *, checkpoint=None, track=None: Gen(float(checkpoint["state"]["sigma"])))
+    try:
+        ckpt = {"format": "cosmobench-checkpoint", "version": 1, "generator": "ckpt-gen", "config": {},
+                "state": {"sigma": torch.tensor(0.6)}, "provenance": {}}
+        torch.save(ckpt, tmp_path / "good.ckpt")
+        code, out, err = run(capsys, "evaluate", "--model", tmp_path / "good.ckpt", "--n", N, "--source", "sim-small",
+                             "--out", tmp_path / "res", "--no-progress")
+        assert code == 0, err
+        d = load_result(tmp_path / "res" / "good__sim-small__n32__s0.json")
+        assert d["model"]["kind"] == "checkpoint" and len(d["model"]["checkpoint_sha256"]) == 64
+        marker = tmp_path / "pwned"
+        torch.save({**ckpt, "config": {"x": _Evil(marker)}}, tmp_path / "evil.ckpt")
+        code, out, err = run(capsys, "evaluate", "--model", tmp_path / "evil.ckpt", "--n", N, "--source", "sim-small",
+                             "--out", tmp_path / "res2", "--no-progress")
+        assert code == 2 and "refuses to execute code" in err and "Traceback" not in err
+        assert not marker.exists() and not (tmp_path / "res2").exists()
+    finally:
+        registry.unregister("ckpt-gen")
+
+
 def test_unknown_model_exit_2(capsys, tmp_path):
     code, _, err = run(capsys, "evaluate", "--model", "no-such-model", "--source", "sim-small", "--out", tmp_path)
     assert code == 2 and err.startswith("error: no generator named 'no-such-model'")
