@@ -1,0 +1,182 @@
+"""Checkpoints in the cosmobench format (``docs/contracts.md``) and training-state files.
+
+A *checkpoint* holds what sampling needs and nothing else::
+
+    {"format": "cosmobench-checkpoint", "version": 1, "generator": <registered name>,
+     "config": {plain types}, "state": {param name: tensor}, "provenance": {plain types}}
+
+It is written with ``torch.save`` and read with ``torch.load(weights_only=True)``: data, never code.
+A *training state* (optimisers, discriminator, EMA, step, loss history) lives in a separate file next
+to it (``<name>.train.pt``), also a dict of tensors and plain types, loadable with ``weights_only=True``.
+Every file is written atomically (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cosmobench._io import atomic_path, atomic_write_json
+from cosmobench.errors import CosmobenchError
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "make_checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "check_checkpoint",
+    "packaged_checkpoint_path",
+    "default_checkpoint",
+    "save_torch_atomic",
+    "plain",
+]
+
+FORMAT = "cosmobench-checkpoint"
+VERSION = 1
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def plain(obj: Any, where: str = "config") -> Any:
+    """Return ``obj`` converted to plain Python types (dict/list/str/int/float/bool/None).
+
+    Numpy scalars and tuples are converted; anything else raises ``TypeError`` so a checkpoint can
+    never carry an object that ``weights_only=True`` would refuse.
+    """
+    if obj is None or type(obj) in _PLAIN:
+        return obj
+    for typ in (bool, int, float, str):  # subclasses (TorchVersion, IntEnum, ...) become the plain type
+        if isinstance(obj, typ):
+            return typ(obj)
+    if hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:  # numpy / torch scalar
+        return obj.item()
+    if isinstance(obj, dict):
+        return {str(k): plain(v, f"{where}.{k}") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v, where) for v in obj]
+    raise TypeError(f"{where}: {type(obj).__name__} is not a plain type (str, int, float, bool, None, list, dict)")
+
+
+def make_checkpoint(generator: str, config: dict, state: dict, provenance: dict) -> dict:
+    """Assemble a checkpoint dict; tensors are detached, moved to CPU and made contiguous."""
+    st = {}
+    for k, v in state.items():
+        if not isinstance(v, torch.Tensor):
+            raise TypeError(f"state[{k!r}] is a {type(v).__name__}, not a tensor")
+        st[k] = v.detach().to("cpu").contiguous().clone()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "generator": str(generator),
+        "config": plain(config, "config"),
+        "state": st,
+        "provenance": plain(provenance, "provenance"),
+    }
+
+
+def save_torch_atomic(obj: Any, path: "str | os.PathLike") -> Path:
+    """``torch.save`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return path
+
+
+def save_checkpoint(ckpt: dict, path: "str | os.PathLike", *, provenance_json: bool = True) -> Path:
+    """Write ``ckpt`` atomically; also write its provenance (plus config) as ``<stem>.json`` beside it."""
+    check_checkpoint(ckpt)
+    path = save_torch_atomic(ckpt, path)
+    if provenance_json:
+        atomic_write_json(
+            path.with_suffix(".json"),
+            {"generator": ckpt["generator"], "config": ckpt["config"], "provenance": ckpt["provenance"]},
+        )
+    return path
+
+
+def load_checkpoint(path: "str | os.PathLike") -> dict:
+    """Load a checkpoint with ``torch.load(weights_only=True)`` and check its format."""
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CosmobenchError(f"checkpoint {path} does not exist; check the path") from None
+    except Exception as exc:  # truncated / not a torch file / contains code
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        why = next((ln for ln in lines if "Unsupported global" in ln), lines[0] if lines else "")
+        raise CosmobenchError(
+            f"cannot read checkpoint {path} ({type(exc).__name__}: {why}); it is truncated, not a torch.save "
+            "file, or holds objects other than tensors and plain types (a checkpoint is data, never code)"
+        ) from None
+    return check_checkpoint(ckpt, source=str(path))
+
+
+def check_checkpoint(ckpt: Any, *, expect: "str | tuple[str, ...] | None" = None, source: str = "checkpoint") -> dict:
+    """Validate the structure of a checkpoint dict; return it.
+
+    Parameters
+    ----------
+    ckpt : dict
+        The loaded checkpoint.
+    expect : str or tuple of str, optional
+        Registered generator name(s) the checkpoint must belong to.
+    """
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CosmobenchError(f"{source} is not a cosmobench checkpoint (no format={FORMAT!r} key)")
+    if ckpt.get("version") != VERSION:
+        raise CosmobenchError(
+            f"{source} has checkpoint version {ckpt.get('version')!r}; this cosmobench-baselines reads version "
+            f"{VERSION}: upgrade cosmobench-baselines"
+        )
+    for key, typ in (("generator", str), ("config", dict), ("state", dict), ("provenance", dict)):
+        if not isinstance(ckpt.get(key), typ):
+            raise CosmobenchError(f"{source}: key {key!r} is missing or not a {typ.__name__}")
+    if expect is not None:
+        names = (expect,) if isinstance(expect, str) else tuple(expect)
+        if ckpt["generator"] not in names:
+            raise CosmobenchError(
+                f"{source} is a checkpoint of generator {ckpt['generator']!r}, not {' or '.join(map(repr, names))}; "
+                f"load it with --model {ckpt['generator']} (or pass the .ckpt file itself)"
+            )
+    for k, v in ckpt["state"].items():
+        if not isinstance(v, torch.Tensor):
+            raise CosmobenchError(f"{source}: state[{k!r}] is not a tensor")
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise CosmobenchError(f"{source}: state[{k!r}] holds NaN or inf (a diverged training run); retrain it")
+    return ckpt
+
+
+def packaged_checkpoint_path(name: str) -> Path:
+    """Path of the committed checkpoint ``cosmobench_baselines/checkpoints/<name>.ckpt`` (may not exist)."""
+    return Path(str(resources.files("cosmobench_baselines") / "checkpoints" / f"{name}.ckpt"))
+
+
+def default_checkpoint(name: str) -> dict:
+    """Load the packaged checkpoint of generator ``name``; a clear error when it was never trained."""
+    path = packaged_checkpoint_path(name)
+    if not path.is_file():
+        raise CosmobenchError(
+            f"no trained checkpoint for {name!r} is installed (looked for {path}); "
+            f"train it with `python -m cosmobench_baselines.train {name}` and copy the resulting "
+            f"{name}.ckpt there, or pass a checkpoint file as the model spec"
+        )
+    return check_checkpoint(load_checkpoint(path), expect=name, source=str(path))
+
+
+def json_safe(x: Any) -> Any:
+    """Floats that JSON can carry (NaN/inf become None)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def read_json(path: "str | os.PathLike") -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

@@ -1,0 +1,347 @@
+"""Denoising diffusion baselines: ``ddpm-seed`` (the seed report's) and ``ddpm`` (a better one).
+
+Schedule, network, loss and samplers each have a named home:
+
+- :func:`make_schedule` — ᾱ_t for the linear (β 1e-4 → 0.02, the seed's) or cosine (Nichol & Dhariwal)
+  schedule;
+- :class:`~cosmobench_baselines.unet.UNet` — the network;
+- :func:`diffusion_loss` — ε- or v-prediction MSE at a uniformly drawn t;
+- :func:`ddpm_sample` (ancestral, the seed's; T network calls) and :func:`ddim_sample` (deterministic
+  or η-stochastic, any number of steps) — short pure functions of (model, schedule, noise source).
+
+:class:`DiffusionGenerator` wraps a checkpoint: ``sample(n, *, seed)`` draws every random number
+from one ``torch.Generator`` seeded with ``seed`` on the CPU (then moves it to the device), so it is
+deterministic in ``seed`` whatever the device.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cosmobench_baselines import transforms as T
+from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint
+from cosmobench_baselines.unet import UNet, count_parameters
+
+__all__ = [
+    "make_schedule",
+    "build_model",
+    "diffusion_loss",
+    "ddpm_sample",
+    "ddim_sample",
+    "DiffusionGenerator",
+    "ddpm_seed_factory",
+    "ddpm_factory",
+]
+
+
+# --------------------------------------------------------------------------------------- schedule
+def make_schedule(cfg: dict) -> torch.Tensor:
+    """ᾱ_t, t = 0 … T−1, float64 (B,) for the diffusion config ``cfg``.
+
+    ``{"schedule": "linear", "T", "beta_start", "beta_end"}`` or ``{"schedule": "cosine", "T", "s"}``.
+    """
+    n = int(cfg["T"])
+    kind = cfg.get("schedule", "linear")
+    if kind == "linear":
+        betas = torch.linspace(float(cfg.get("beta_start", 1e-4)), float(cfg.get("beta_end", 0.02)), n, dtype=torch.float64)
+        return torch.cumprod(1.0 - betas, 0)
+    if kind == "cosine":
+        s = float(cfg.get("s", 0.008))
+        t = torch.arange(n + 1, dtype=torch.float64) / n
+        f = torch.cos((t + s) / (1 + s) * math.pi / 2) ** 2
+        ab = f / f[0]
+        betas = (1 - ab[1:] / ab[:-1]).clamp(max=0.999)
+        return torch.cumprod(1.0 - betas, 0)
+    raise ValueError(f"unknown schedule {kind!r}; use 'linear' or 'cosine'")
+
+
+def build_model(model_cfg: dict) -> UNet:
+    cfg = dict(model_cfg)
+    cfg.pop("kind", None)
+    return UNet(**cfg)
+
+
+# --------------------------------------------------------------------------------------- loss
+def _predictions(out: torch.Tensor, x: torch.Tensor, ab: torch.Tensor, prediction: str):
+    """(x̂0, ε̂) from the network output at noise level ᾱ (broadcastable)."""
+    sa, sb = ab.sqrt(), (1 - ab).sqrt()
+    if prediction == "eps":
+        eps = out
+        x0 = (x - sb * eps) / sa
+    elif prediction == "v":
+        x0 = sa * x - sb * out
+        eps = sb * x + sa * out
+    else:
+        raise ValueError(f"unknown prediction {prediction!r}; use 'eps' or 'v'")
+    return x0, eps
+
+
+def diffusion_loss(model, x0: torch.Tensor, alphas_bar: torch.Tensor, prediction: str = "eps",
+                   generator: "torch.Generator | None" = None) -> torch.Tensor:
+    """MSE of the ε (or v) prediction at t ~ U{0..T−1}; noise drawn from ``generator`` on x0's device."""
+    b = x0.shape[0]
+    t = torch.randint(0, alphas_bar.numel(), (b,), device=x0.device, generator=generator)
+    eps = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
+    ab = alphas_bar.to(x0.device)[t].float().view(b, 1, 1, 1)
+    xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+    target = eps if prediction == "eps" else ab.sqrt() * eps - (1 - ab).sqrt() * x0
+    out = model(xt, t)
+    return F.mse_loss(out.float(), target)
+
+
+# --------------------------------------------------------------------------------------- samplers
+Noise = Callable[[tuple], torch.Tensor]
+
+
+@torch.no_grad()
+def ddpm_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, noise: Noise, *, prediction: str = "eps",
+                clip_x0: "tuple[float, float] | None" = None, progress=None) -> torch.Tensor:
+    """Ancestral DDPM sampling (Ho et al. 2020; the seed's): T network calls from x_T = ``x``.
+
+    x_{t−1} = 1/√α_t (x_t − β_t/√(1−ᾱ_t) ε̂) + √β̃_t z, β̃_t = β_t (1−ᾱ_{t−1})/(1−ᾱ_t).
+    With ``clip_x0`` the posterior mean is computed from a clipped x̂0 instead (off for the seed).
+    """
+    ab = alphas_bar.to(x.device, torch.float64)
+    n = ab.numel()
+    ab_prev = torch.cat([ab.new_ones(1), ab[:-1]])
+    alphas = ab / ab_prev
+    betas = 1 - alphas
+    for i in range(n - 1, -1, -1):
+        t = torch.full((x.shape[0],), i, device=x.device, dtype=torch.long)
+        out = model(x, t).float()
+        x0, eps = _predictions(out, x, ab[i].float(), prediction)
+        if clip_x0 is not None:
+            x0 = x0.clamp(*clip_x0)
+            c0 = (ab_prev[i].sqrt() * betas[i] / (1 - ab[i])).float()
+            ct = (alphas[i].sqrt() * (1 - ab_prev[i]) / (1 - ab[i])).float()
+            mean = c0 * x0 + ct * x
+        else:
+            mean = (x - (betas[i] / (1 - ab[i]).sqrt()).float() * eps) / alphas[i].sqrt().float()
+        if i > 0:
+            var = (betas[i] * (1 - ab_prev[i]) / (1 - ab[i])).float()
+            x = mean + var.sqrt() * noise(x.shape)
+        else:
+            x = mean
+        if progress is not None:
+            progress(1)
+    return x
+
+
+def ddim_timesteps(T_: int, steps: int) -> list[int]:
+    """``steps`` distinct timesteps evenly spaced in [0, T−1], descending, always ending at 0."""
+    steps = max(1, min(int(steps), T_))
+    ts = np.unique(np.round(np.linspace(0, T_ - 1, steps)).astype(int))
+    return [int(t) for t in ts[::-1]]
+
+
+@torch.no_grad()
+def ddim_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, noise: Noise, *, steps: int = 50,
+                eta: float = 0.0, prediction: str = "eps", clip_x0: "tuple[float, float] | None" = None,
+                progress=None) -> torch.Tensor:
+    """DDIM (Song et al. 2021) in ``steps`` network calls; η = 0 is deterministic given x_T."""
+    ab = alphas_bar.to(x.device, torch.float64)
+    ts = ddim_timesteps(ab.numel(), steps)
+    for j, t_ in enumerate(ts):
+        t = torch.full((x.shape[0],), t_, device=x.device, dtype=torch.long)
+        out = model(x, t).float()
+        a = ab[t_]
+        x0, eps = _predictions(out, x, a.float(), prediction)
+        if clip_x0 is not None:
+            x0 = x0.clamp(*clip_x0)
+            eps = (x - a.sqrt().float() * x0) / (1 - a).sqrt().float()
+        a_prev = ab[ts[j + 1]] if j + 1 < len(ts) else ab.new_tensor(1.0)
+        sigma = eta * ((1 - a_prev) / (1 - a) * (1 - a / a_prev)).clamp(min=0).sqrt()
+        x = a_prev.sqrt().float() * x0 + (1 - a_prev - sigma**2).clamp(min=0).sqrt().float() * eps
+        if eta > 0 and j + 1 < len(ts):
+            x = x + sigma.float() * noise(x.shape)
+        if progress is not None:
+            progress(1)
+    return x
+
+
+# --------------------------------------------------------------------------------------- generator
+def _pick_device(device: "str | None") -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class DiffusionGenerator:
+    """A trained diffusion model as a cosmobench Generator.
+
+    Parameters
+    ----------
+    checkpoint : dict
+        A cosmobench checkpoint of ``ddpm`` or ``ddpm-seed``.
+    device : str, optional
+        ``"cpu"``, ``"cuda"`` or ``"auto"`` (default: CUDA when available).
+    batch_size : int, optional
+        Maps per network batch (default from the config).
+    sampler : {"ddpm", "ddim"}, optional
+        Ancestral sampling in T steps (the seed's) or DDIM; default from the config.
+    steps : int, optional
+        DDIM steps (default from the config).
+    eta : float, optional
+        DDIM stochasticity (0 = deterministic given the initial noise).
+    """
+
+    def __init__(self, checkpoint: dict, *, device=None, batch_size=None, sampler=None, steps=None, eta=None,
+                 track=None):
+        cfg = checkpoint["config"]
+        self.config = cfg
+        self.name = checkpoint["generator"]
+        self.track = track
+        self.device = _pick_device(device)
+        self.model = build_model(cfg["model"])
+        self.model.load_state_dict(checkpoint["state"])
+        self.model.to(self.device).eval()
+        self.alphas_bar = make_schedule(cfg["diffusion"])
+        self.prediction = cfg["diffusion"].get("prediction", "eps")
+        self.transform = T.from_config(cfg["transform"])
+        s = cfg.get("sample", {})
+        self.sampler = sampler or s.get("sampler", "ddpm")
+        if self.sampler not in ("ddpm", "ddim"):
+            raise ValueError(f"sampler={self.sampler!r}; use 'ddpm' or 'ddim'")
+        self.steps = int(steps or s.get("steps", 50))
+        self.eta = float(eta if eta is not None else s.get("eta", 0.0))
+        self.batch_size = int(batch_size or s.get("batch_size", 64))
+        self.clip_x0 = tuple(s["clip_x0"]) if s.get("clip_x0") else None
+        self.last_clip_fraction = 0.0
+        prov = checkpoint.get("provenance", {})
+        self.info = {
+            "family": "diffusion",
+            "sampler": self.sampler,
+            "sampler_steps": self.steps if self.sampler == "ddim" else int(self.alphas_bar.numel()),
+            "eta": self.eta,
+            "prediction": self.prediction,
+            "schedule": cfg["diffusion"].get("schedule"),
+            "transform": cfg["transform"],
+            "parameters": count_parameters(self.model),
+            "train_steps": prov.get("steps"),
+            "train_source": prov.get("source"),
+            "output_clipping": "delta < -1 clipped to -1 (fraction reported as clip_fraction)",
+        }
+
+    @torch.no_grad()
+    def sample(self, n: int, *, seed: int) -> np.ndarray:
+        n = int(n)
+        out = np.empty((n, 64, 64), dtype=np.float32)
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        dev = self.device
+
+        def noise(shape):
+            return torch.randn(shape, generator=gen, dtype=torch.float32).to(dev)
+
+        clipped = 0.0
+        for lo in range(0, n, self.batch_size):
+            b = min(self.batch_size, n - lo)
+            x = noise((b, 1, 64, 64))
+            if self.sampler == "ddpm":
+                y = ddpm_sample(self.model, self.alphas_bar, x, noise, prediction=self.prediction, clip_x0=self.clip_x0)
+            else:
+                y = ddim_sample(self.model, self.alphas_bar, x, noise, steps=self.steps, eta=self.eta,
+                                prediction=self.prediction, clip_x0=self.clip_x0)
+            d, frac = self.transform.inverse(y[:, 0])
+            clipped += frac * b
+            out[lo:lo + b] = d.cpu().numpy().astype(np.float32)
+        self.last_clip_fraction = clipped / max(n, 1)
+        self.info["clip_fraction"] = self.last_clip_fraction
+        return out
+
+
+def _factory(name: str, checkpoint, track, options) -> DiffusionGenerator:
+    ckpt = default_checkpoint(name) if checkpoint is None else check_checkpoint(checkpoint, expect=name)
+    return DiffusionGenerator(ckpt, track=track, **options)
+
+
+def ddpm_seed_factory(*, checkpoint: "dict | None" = None, track=None, **options) -> DiffusionGenerator:
+    """The seed's DDPM (linear β, ε-prediction, [−1, 235.2] → [−1, 1], ancestral sampling in T = 1000 steps).
+
+    Options: ``device``, ``batch_size``, ``sampler`` ("ddpm" | "ddim"), ``steps``, ``eta``.
+    """
+    return _factory("ddpm-seed", checkpoint, track, options)
+
+
+def ddpm_factory(*, checkpoint: "dict | None" = None, track=None, **options) -> DiffusionGenerator:
+    """The better DDPM (log transform, cosine schedule, v-prediction, EMA, DDIM 50 steps).
+
+    Options: ``device``, ``batch_size``, ``sampler`` ("ddim" | "ddpm"), ``steps``, ``eta``.
+    """
+    return _factory("ddpm", checkpoint, track, options)
+
+
+# --------------------------------------------------------------------------------------- training
+class DiffusionTrainer:
+    """Training state and one optimisation step for the diffusion configs (used by :mod:`.train`)."""
+
+    loss_names = ("loss",)
+
+    def __init__(self, config: dict, device: torch.device, seed: int):
+        self.config = config
+        self.device = device
+        tr = config["train"]
+        torch.manual_seed(seed)
+        self.model = build_model(config["model"]).to(device)
+        self.ema = copy.deepcopy(self.model).eval() if tr.get("ema") else None
+        if self.ema is not None:
+            for p in self.ema.parameters():
+                p.requires_grad_(False)
+        self.alphas_bar = make_schedule(config["diffusion"]).to(device)
+        self.prediction = config["diffusion"].get("prediction", "eps")
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=float(tr["lr"]),
+                                    weight_decay=float(tr.get("weight_decay", 0.0)))
+        self.gen = torch.Generator(device=device).manual_seed(seed + 1)
+        self.step_count = 0
+
+    def parameters(self) -> int:
+        return count_parameters(self.model)
+
+    def lr_at(self, step: int) -> float:
+        tr = self.config["train"]
+        w = int(tr.get("warmup", 0))
+        return float(tr["lr"]) * (min(1.0, (step + 1) / w) if w > 0 else 1.0)
+
+    def step(self, x0: torch.Tensor, autocast) -> dict:
+        tr = self.config["train"]
+        for g in self.opt.param_groups:
+            g["lr"] = self.lr_at(self.step_count)
+        self.model.train()
+        with autocast():
+            loss = diffusion_loss(self.model, x0, self.alphas_bar, self.prediction, generator=self.gen)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if tr.get("grad_clip"):
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(tr["grad_clip"]))
+        self.opt.step()
+        self.step_count += 1
+        if self.ema is not None:
+            d = min(float(tr["ema"]), (1 + self.step_count) / (10 + self.step_count))
+            with torch.no_grad():
+                for pe, p in zip(self.ema.parameters(), self.model.parameters()):
+                    pe.lerp_(p, 1 - d)
+        return {"loss": float(loss.detach())}
+
+    def sampling_state(self) -> dict:
+        net = self.ema if self.ema is not None else self.model
+        return {k: v for k, v in net.state_dict().items()}
+
+    def training_state(self) -> dict:
+        st = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step_count,
+              "gen": self.gen.get_state()}
+        if self.ema is not None:
+            st["ema"] = self.ema.state_dict()
+        return st
+
+    def load_training_state(self, st: dict) -> None:
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["opt"])
+        self.step_count = int(st["step"])
+        self.gen.set_state(st["gen"])
+        if self.ema is not None and "ema" in st:
+            self.ema.load_state_dict(st["ema"])
