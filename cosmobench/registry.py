@@ -497,12 +497,13 @@ def resolve(spec: Any, *, track: "Track | str | None" = None, **options: Any) ->
             f"model spec {spec!r} is not usable; pass a file, a registered name, 'module:factory' or a generator object"
         )
     path = Path(spec).expanduser()
-    if path.is_file():
-        return _resolve_file(spec, path, track, options)
-    if path.is_dir():
-        raise CosmobenchError(f"{spec} is a directory; pass a checkpoint (.ckpt/.pt) or a sample file (.npy/.npz/.h5)")
     names = entries()
-    if spec in names or spec in collisions():
+    is_name = spec in names or spec in collisions()
+    # A file of a known kind wins; a stray directory or suffix-less file in the working directory
+    # must not shadow a registered name.
+    if path.is_file() and (path.suffix.lower() in CHECKPOINT_SUFFIXES + SAMPLE_SUFFIXES or not is_name):
+        return _resolve_file(spec, path, track, options)
+    if is_name:
         factory = get_factory(spec)
         gen = _call_factory(factory, f"generator {spec!r}", checkpoint=None, track=track, options=options)
         return ResolvedModel(gen, spec, "registered", spec, None, generator_info(gen))
@@ -511,6 +512,8 @@ def resolve(spec: Any, *, track: "Track | str | None" = None, **options: Any) ->
         gen = _call_factory(factory, f"factory {spec!r}", checkpoint=None, track=track, options=options)
         default = spec.rpartition(":")[2].split(".")[-1]
         return ResolvedModel(gen, spec, "module", generator_name(gen, default), None, generator_info(gen))
+    if path.is_dir():
+        raise CosmobenchError(f"{spec} is a directory; pass a checkpoint (.ckpt/.pt) or a sample file (.npy/.npz/.h5)")
     if _looks_like_path(spec):
         raise CosmobenchError(f"no such file: {spec}; check the path (it is relative to {os.getcwd()})")
     get_factory(spec)  # raises the unknown-name error listing the known names

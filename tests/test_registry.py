@@ -269,3 +269,15 @@ def test_sample_file_of_wrong_rank(tmp_path):
     np.save(path, np.zeros((4, 4096), np.float32))
     with pytest.raises(CosmobenchError, match="stack of maps"):
         registry.resolve(str(path))
+
+
+def test_directory_or_bare_file_does_not_shadow_a_name(tmp_path, monkeypatch, dummy_name):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / dummy_name).mkdir()
+    assert registry.resolve(dummy_name).kind == "registered"
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(CosmobenchError, match="is a directory"):
+        registry.resolve("adir")
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(CosmobenchError, match="suffix '.txt'"):
+        registry.resolve("notes.txt")
