@@ -10,7 +10,7 @@ __all__ = ["__version__", "CosmobenchError", "evaluate"]
 
 
 def evaluate(*args, **kwargs):
-    """Score a generator against the reference fields; see :func:`cosmobench.evaluate.evaluate`."""
-    from cosmobench.evaluate import evaluate as _evaluate
+    """Score a generator against the reference fields; see :func:`cosmobench.evaluation.evaluate`."""
+    from cosmobench.evaluation import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)

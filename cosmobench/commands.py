@@ -70,7 +70,7 @@ def register(subparsers) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from cosmobench.evaluate import evaluate
+    from cosmobench.evaluation import evaluate
 
     result = evaluate(
         args.model, n=args.n, seed=args.seed, source=args.source, batch_size=args.batch_size, progress=args.progress,

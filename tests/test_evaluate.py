@@ -10,10 +10,10 @@ import pytest
 import cosmobench
 from cosmobench import registry
 from cosmobench.errors import CosmobenchError
-from cosmobench.evaluate import chunk_seed, evaluate
+from cosmobench.evaluation import chunk_seed, evaluate
 
 # The module, not the package-level function of the same name.
-evaluate_module = importlib.import_module("cosmobench.evaluate")
+evaluate_module = importlib.import_module("cosmobench.evaluation")
 N = 32
 
 
@@ -56,7 +56,7 @@ def test_result_content(first, small_source):
 
 
 def test_package_level_evaluate_is_callable(first):
-    assert callable(cosmobench.evaluate)  # even though the submodule shadows the function
+    assert callable(cosmobench.evaluate)  # the package-level function, not a module
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(first):

@@ -17,7 +17,7 @@ import pytest
 
 FULL = os.environ.get("COSMOBENCH_BENCH_FULL") == "1"
 N_FILE = 10_000 if FULL else 512
-evaluate_module = importlib.import_module("cosmobench.evaluate")
+evaluate_module = importlib.import_module("cosmobench.evaluation")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ import inspect
 import json
 import sys
 import time
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -575,12 +574,3 @@ def evaluate(
         reference_maps=ref["maps"],
     )
 
-
-# ``cosmobench.evaluate`` is both this module and (in the package namespace) the function: importing
-# the submodule rebinds the package attribute to the module, so make the module callable too.
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> Result:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
