@@ -450,7 +450,8 @@ def _resolve_config(name: str, config, existing: "dict | None", sim) -> tuple[st
     if want is not None and cfg_name != want:
         raise CosmobenchError(
             f"source name {name!r} is reserved for the {want!r} simulator config, got {cfg_name!r}; "
-            f"use --source {'sim-small' if cfg_name == 'small' else 'sim'} or another name (e.g. --source sim-{cfg_name})"
+            + next((f"use --source {n}" for n, c in SIM_SOURCE_CONFIGS.items() if c == cfg_name),
+                   f"use another name, e.g. --source sim-{cfg_name}")
         )
     return cfg_name, cfg
 
