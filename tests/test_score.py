@@ -201,3 +201,22 @@ def test_small_samples_with_constant_columns_score_finitely():
     assert np.isfinite(s.value) and np.isfinite(s.ratio) and s.extra["floor_n"] == 32
     assert s.extra["details"]["constant_columns"] == 1
     json.dumps(s.to_dict(), allow_nan=False)
+
+
+def test_abs_mean_floor_is_not_degenerate_when_boxes_have_exactly_zero_mean():
+    """Whole periodic boxes have mean δ exactly 0: the floor must still be the independent-draw scale."""
+    from cosmobench.compare import score_statistic
+
+    rng = np.random.default_rng(3)
+    n = m = 256
+    ref = rng.normal(0.0, 0.2, size=(m, 1))
+    ref -= ref.mean()  # one "box": tile means sum to zero
+    floor_set = rng.normal(0.0, 0.2, size=(n, 1))
+    floor_set -= floor_set.mean()
+    fresh = rng.normal(0.0, 0.2, size=(n, 1))  # independent tiles
+    s = score_statistic("mean", "abs_mean", fresh, ref, floor_set, seed=0, n_boot=20)
+    expected = np.sqrt(2 / np.pi * (1 / n + 1 / m)) * 0.2
+    assert s.floor == pytest.approx(expected, rel=0.15)
+    assert s.ratio < 4
+    biased = score_statistic("mean", "abs_mean", fresh + 0.1, ref, floor_set, seed=0, n_boot=20)
+    assert biased.ratio > 5
