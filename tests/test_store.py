@@ -210,3 +210,12 @@ def test_real_small_source(small_source):
     np.testing.assert_array_equal(load_reference("test", source="sim-small", build=False), test)
     again = build_simulated(name="sim-small", config="small", boxes=4, progress=False)
     assert again.content_hash == src.content_hash
+
+
+def test_progress_bar_and_stale_temporaries(home, fake, capsys):
+    src = build_simulated(name="sim-small", boxes=1, progress=True)
+    assert "building 'sim-small'" in capsys.readouterr().err
+    stale = src.path / ".box_0001_z0.npy.abc123.npy.tmp"  # what a kill -9 mid-write leaves behind
+    stale.write_bytes(b"partial")
+    build_simulated(name="sim-small", boxes=2, progress=False)
+    assert not stale.exists() and capsys.readouterr().err == ""
