@@ -132,8 +132,8 @@ def test_z0_power_matches_mead2020(run0):
     assert ratio == pytest.approx(1.0, abs=0.08)
 
 
-def test_deterministic_across_runs_and_threads(run0):
-    again = simulate("small", 0, threads=2)
+def test_deterministic_across_runs(run0):
+    again = simulate("small", 0, threads=1)
     np.testing.assert_array_equal(again.delta, run0.delta)
     np.testing.assert_array_equal(again.delta_init, run0.delta_init)
     other = simulate(SMALL, 1, threads=1)
@@ -167,3 +167,22 @@ def test_user_mistakes_raise_cosmobench_error():
         simulate("small", -1)
     with pytest.raises(CosmobenchError, match="cubic"):
         power_spectrum_3d(np.zeros((4, 4)), 10.0)
+
+
+def test_parallel_paint_is_thread_independent():
+    from cosmobench.data import _pm_kernels as K
+    import numba
+
+    rng = np.random.default_rng(1)
+    disp = rng.normal(scale=5.0, size=(3, 32**3)).astype(np.float32)
+    meshes = []
+    old = numba.get_num_threads()
+    try:
+        for t in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(t)
+            m = np.empty((64, 64, 64), dtype=np.float32)
+            meshes.append(K.paint_lattice(disp, 32, 100.0, m, weight=8.0))
+    finally:
+        numba.set_num_threads(old)
+    np.testing.assert_array_equal(meshes[0], meshes[1])
+    assert meshes[0].sum(dtype=np.float64) == pytest.approx(8.0 * 32**3, rel=1e-6)

@@ -13,7 +13,7 @@ Parallel paint without races or per-thread copies of the mesh: particles are buc
 counting sort) into ``nchunks`` slabs along x, and even slabs are painted in parallel, then odd ones.
 A particle in slab c writes only to slabs c and c+1, so slabs of equal parity never touch the same
 cell. The slab count depends on the mesh only, never on the thread count, and particles inside a slab
-are summed in index order, so the result is bit-identical for any number of threads.
+are summed in index order, so the painted mesh is bit-identical for any number of threads.
 """
 
 from __future__ import annotations

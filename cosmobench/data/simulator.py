@@ -307,8 +307,9 @@ def simulate(config: str | SimConfig, seed: int, *, threads: int | None = None,
         A :class:`SimConfig` or a key of :data:`SIM_CONFIGS` (``"default"``: 1000 Mpc/h, 256³
         particles, 512³ force mesh; ``"small"``: 250 Mpc/h, 64³ particles, 128³ mesh).
     seed : int
-        Seed of the initial white noise. Same seed, same machine → bit-identical fields, whatever
-        the number of threads.
+        Seed of the initial white noise. Same seed, machine and thread count → bit-identical fields
+        (FFTW plans are kept as wisdom under the data home so that later runs reuse them; the CIC
+        paint is bit-identical for any thread count).
     threads : int, optional
         Threads for FFTW and numba (default: all CPUs available to the process).
     progress : callable, optional
