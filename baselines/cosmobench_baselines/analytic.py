@@ -93,8 +93,14 @@ def grid_power(k: np.ndarray, p: np.ndarray, edges: np.ndarray, n: int, box_size
     return out
 
 
+#: At most this many reference maps (evenly strided, deterministic) enter the measurement.
+MAX_REFERENCE_MAPS = 8192
+
+
 def reference_spectrum(maps: np.ndarray, box_size: float) -> dict:
     """Everything the spectral baselines need from reference maps (n, N, N)."""
+    if maps.shape[0] > MAX_REFERENCE_MAPS:
+        maps = maps[:: int(math.ceil(maps.shape[0] / MAX_REFERENCE_MAPS))]
     maps = np.asarray(maps, dtype=np.float64)
     k, p, edges = _binned_power(maps, box_size)
     n = maps.shape[-1]
@@ -192,7 +198,7 @@ class SpectralFieldGenerator:
 def _reference(source: str, track, reference_maps):
     tr = _track(track)
     if reference_maps is not None:
-        maps = np.asarray(reference_maps, dtype=np.float64)
+        maps = np.asarray(reference_maps)
         src_info = {"name": "array", "split": "given"}
     else:
         from cosmobench.data import get_source

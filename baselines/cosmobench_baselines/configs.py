@@ -1,9 +1,10 @@
 """Training configurations, as data.
 
 Each entry of :data:`CONFIGS` is a plain dict; ``generator`` names the registered generator the
-checkpoint will belong to. The plain names (``ddpm``, ``gan``, ...) are the CPU-sized defaults, sized
-so that each trains meaningfully in about 8–10 minutes on 2 CPU cores (see ``README.md`` for the
-measured seconds per step); the ``-gpu`` variants are what the models should get on one GPU.
+checkpoint will belong to. The plain names (``ddpm``, ``gan``, ...) are the CPU-sized defaults: their
+step caps take about 9 minutes on 2 otherwise idle CPU cores (measured: ddpm-seed 0.30, ddpm 0.47,
+gan-seed 0.16, gan 0.12 s/step at batch 32); on a busy machine ``--minutes`` stops them earlier (see
+``README.md``). The ``-gpu`` variants are what the models should get on one GPU.
 The seed's two models keep the seed's architecture in both variants; only batch size and duration
 change.
 """
@@ -21,7 +22,7 @@ _SEED_DDPM = {
               "attn_levels": [], "dropout": 0.0, "time_dim": 64, "stem": False, "pool_bottleneck": True},
     "diffusion": {"T": 1000, "schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02, "prediction": "eps"},
     "transform": {"kind": "linear", "lo": -1.0, "hi": 235.2},
-    "train": {"batch_size": 16, "lr": 2e-4, "steps": 2000, "ema": 0.0, "augment": False, "grad_clip": 0.0,
+    "train": {"batch_size": 32, "lr": 2e-4, "steps": 1800, "ema": 0.0, "augment": False, "grad_clip": 0.0,
               "warmup": 0, "ckpt_every": 100},
     "sample": {"sampler": "ddpm", "steps": 1000, "eta": 0.0, "batch_size": 128, "clip_x0": False},
 }
@@ -34,7 +35,7 @@ _DDPM = {
               "attn_levels": [3], "dropout": 0.0, "time_dim": 64},
     "diffusion": {"T": 1000, "schedule": "cosine", "s": 0.008, "prediction": "v"},
     "transform": {"kind": "log", "eps": 0.01},
-    "train": {"batch_size": 16, "lr": 5e-4, "steps": 1500, "ema": 0.995, "augment": True, "grad_clip": 1.0,
+    "train": {"batch_size": 32, "lr": 5e-4, "steps": 1100, "ema": 0.995, "augment": True, "grad_clip": 1.0,
               "warmup": 50, "ckpt_every": 100},
     "sample": {"sampler": "ddim", "steps": 50, "eta": 0.0, "batch_size": 128, "clip_x0": True},
 }
@@ -48,7 +49,7 @@ _SEED_GAN = {
     "loss": "bce",
     "transform": {"kind": "linear", "lo": -1.0, "hi": 235.2},
     "train": {"batch_size": 32, "lr_g": 1e-4, "lr_d": 1e-4, "betas": [0.9, 0.999], "n_d": 1, "ema": 0.0,
-              "augment": False, "steps": 3000, "ckpt_every": 250},
+              "augment": False, "steps": 3400, "ckpt_every": 250},
     "sample": {"batch_size": 256},
 }
 
@@ -60,7 +61,7 @@ _GAN = {
     "loss": "hinge",
     "transform": {"kind": "log", "eps": 0.01},
     "train": {"batch_size": 32, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.0, 0.9], "n_d": 1, "ema": 0.999,
-              "augment": True, "steps": 3000, "ckpt_every": 250},
+              "augment": True, "steps": 4500, "ckpt_every": 250},
     "sample": {"batch_size": 256},
 }
 

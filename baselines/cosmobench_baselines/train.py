@@ -214,7 +214,7 @@ def train(
         if saved["config"]["generator"] != name:
             raise CosmobenchError(f"{state_path} belongs to {saved['config']['generator']!r}, not {name!r}")
         resolved = saved["config"]
-        resolved["train"]["steps"] = total
+        resolved["train"].update(steps=total, batch_size=int(tr["batch_size"]), ckpt_every=int(tr.get("ckpt_every", 500)))
         if saved.get("data_hash") != data_info.get("content_hash"):
             print(f"warning: resuming on different data ({data_info.get('content_hash')} vs {saved.get('data_hash')})",
                   file=sys.stderr)
