@@ -120,10 +120,14 @@ def _write_curve(path_csv: Path, path_png: Path, names, losses: np.ndarray, titl
     atomic_write_text(path_csv, buf.getvalue())
     if len(losses) == 0:
         return
-    import matplotlib
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - the CSV is the record; the PNG is a convenience
+        print("warning: matplotlib is not installed; loss curve written as CSV only", file=sys.stderr)
+        return
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     steps = np.arange(1, len(losses) + 1)
