@@ -17,7 +17,7 @@ single large step reproduces linear growth, which is why ten steps suffice:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
