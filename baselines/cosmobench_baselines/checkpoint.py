@@ -13,8 +13,6 @@ Every file is written atomically (temporary file + rename).
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -168,15 +166,3 @@ def default_checkpoint(name: str) -> dict:
             f"{name}.ckpt there, or pass a checkpoint file as the model spec"
         )
     return check_checkpoint(load_checkpoint(path), expect=name, source=str(path))
-
-
-def json_safe(x: Any) -> Any:
-    """Floats that JSON can carry (NaN/inf become None)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def read_json(path: "str | os.PathLike") -> dict:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)

@@ -211,7 +211,8 @@ class DiffusionGenerator:
         self.steps = int(steps or s.get("steps", 50))
         self.eta = float(eta if eta is not None else s.get("eta", 0.0))
         self.batch_size = int(batch_size or s.get("batch_size", 64))
-        self.clip_x0 = tuple(s["clip_x0"]) if s.get("clip_x0") else None
+        clip = s.get("clip_x0")
+        self.clip_x0 = (float(clip[0]), float(clip[1])) if isinstance(clip, (list, tuple)) else None
         self.last_clip_fraction = 0.0
         prov = checkpoint.get("provenance", {})
         self.info = {
