@@ -34,6 +34,7 @@ __all__ = [
     "growth_rate_2",
     "hubble",
     "omega_m_of_a",
+    "sigma_r",
 ]
 
 # Table range: wide enough for any grid we paint (k_max of a 512³ mesh on 250 Mpc/h is ~11 h/Mpc).
@@ -354,7 +355,20 @@ def halofit_power(k, z: float = 0.0, cosmology: Cosmology = QUIJOTE) -> np.ndarr
 
 
 def sigma_r(r: float, z: float = 0.0, cosmology: Cosmology = QUIJOTE) -> float:
-    """Linear rms of the density in top-hat spheres of radius ``r`` Mpc/h (σ8 for r = 8)."""
+    """Linear rms of the density in top-hat spheres of radius ``r`` Mpc/h (σ8 for r = 8).
+
+    Parameters
+    ----------
+    r : float
+        Sphere radius in Mpc/h.
+    z : float
+        Redshift.
+    cosmology : Cosmology
+
+    Returns
+    -------
+    float
+    """
     kt, _ = _table(cosmology, "linear", 0.0)
     k = np.geomspace(kt[0], kt[-1], 20000)
     x = k * r
