@@ -23,6 +23,7 @@ import numpy as np
 import pyfftw
 
 from cosmobench._io import atomic_path
+from cosmobench._paths import data_home
 
 __all__ = ["RealFFT3D", "default_threads", "plan", "rfftn", "irfftn"]
 
@@ -41,13 +42,7 @@ _PLANNING_TIMELIMIT = 120.0  # seconds; FFTW falls back to its best plan so far
 
 
 def _wisdom_path() -> Path:
-    env = os.environ.get("COSMOBENCH_HOME")
-    if env:
-        home = Path(env).expanduser()
-    else:
-        import platformdirs
-
-        home = Path(platformdirs.user_cache_dir("cosmobench"))
+    home = data_home()
     host = re.sub(r"[^A-Za-z0-9_.-]", "_", platform.node() or "host")
     return home / "fftw" / f"wisdom_{host}_pyfftw{pyfftw.__version__}.npz"
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.integrate import trapezoid
 from scipy.special import hyp2f1
 
 from cosmobench._io import atomic_path
+from cosmobench._paths import data_home
 from cosmobench.errors import CosmobenchError
 
 __all__ = [
@@ -209,15 +208,6 @@ def growth_rate_2(a, cosmology: Cosmology = QUIJOTE) -> np.ndarray:
 _MEMO: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _data_home() -> Path:
-    env = os.environ.get("COSMOBENCH_HOME")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cosmobench"))
-
-
 def _camb_params(cosmology: Cosmology, as_: float, z: float, nonlinear: bool):
     import camb
 
@@ -266,7 +256,7 @@ def _table(cosmology: Cosmology, kind: str, z: float) -> tuple[np.ndarray, np.nd
     name = f"{kind}_z{ztag}_{cosmology.key()}_camb{camb.__version__}.npz"
     if name in _MEMO:
         return _MEMO[name]
-    path = _data_home() / "camb" / name
+    path = data_home() / "camb" / name
     table = None
     if path.exists():
         try:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from cosmobench._io import atomic_save_npy, atomic_write_json, sha256_file
+from cosmobench._paths import data_home
 from cosmobench._version import __version__
 from cosmobench.data.slicing import cube_to_tiles
 from cosmobench.data.track import DEFAULT_TRACK, Track, get_track
@@ -62,22 +63,6 @@ _ZS = ("0", "127")
 
 
 # --------------------------------------------------------------------------------------------- paths
-
-def data_home() -> Path:
-    """Root of cosmobench's data: ``$COSMOBENCH_HOME`` or the user cache directory.
-
-    Returns
-    -------
-    pathlib.Path
-        The directory (not created here).
-    """
-    env = os.environ.get("COSMOBENCH_HOME")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cosmobench"))
-
 
 def sources_dir() -> Path:
     """Directory holding one sub-directory per source: ``<data home>/sources``."""
