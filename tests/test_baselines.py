@@ -84,7 +84,10 @@ def tiny_config(name):
 
 # ----------------------------------------------------------------------------------------- packaging
 def _pyproject():
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
 
     return tomllib.loads(PYPROJECT.read_text())
 
