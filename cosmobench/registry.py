@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import json
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -383,6 +384,30 @@ class SampleFileGenerator:
                 f"{self.path} holds an array of shape {self.shape}; samples must be a stack of maps (n, 64, 64)"
             )
         self.info = {"file": str(self.path), "n_available": self.shape[0], "dtype": str(self._array.dtype)}
+        self._read_sidecar()
+
+    def _read_sidecar(self) -> None:
+        """Read ``<file>.meta.json`` when present: ``{"name": ..., "info": {...}}`` says where the samples came from.
+
+        Samples drawn elsewhere (a GPU machine, a collaborator) keep their provenance this way: the name
+        goes on the leaderboard row and ``info`` (model, checkpoint sha256, sampler, hardware) into the result.
+        """
+        meta_path = self.path.with_name(self.path.name + ".meta.json")
+        if not meta_path.exists():
+            return
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            name, info = meta.get("name", self.name), meta.get("info", {})
+            if not isinstance(name, str) or not name or not isinstance(info, dict):
+                raise ValueError("'name' must be a non-empty string and 'info' an object")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise CosmobenchError(
+                f"{meta_path} is not a valid samples sidecar ({exc}); fix it to "
+                '{"name": "...", "info": {...}} or delete it'
+            ) from None
+        self.name = name
+        self.info.update(info)
+        self.info["sidecar"] = str(meta_path)
 
     def __len__(self) -> int:
         return self.shape[0]

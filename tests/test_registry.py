@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 
@@ -281,3 +282,18 @@ def test_directory_or_bare_file_does_not_shadow_a_name(tmp_path, monkeypatch, du
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(CosmobenchError, match="suffix '.txt'"):
         registry.resolve("notes.txt")
+
+
+def test_sample_file_sidecar_names_the_model_and_keeps_provenance(tmp_path):
+    from cosmobench.registry import SampleFileGenerator
+
+    path = tmp_path / "draws.npy"
+    np.save(path, np.zeros((4, 64, 64), np.float32))
+    gen = SampleFileGenerator(path)
+    assert gen.name == "draws" and "sidecar" not in gen.info
+    (tmp_path / "draws.npy.meta.json").write_text(json.dumps({"name": "ddpm", "info": {"checkpoint_sha256": "abc"}}))
+    gen = SampleFileGenerator(path)
+    assert gen.name == "ddpm" and gen.info["checkpoint_sha256"] == "abc"
+    (tmp_path / "draws.npy.meta.json").write_text("[1, 2]")
+    with pytest.raises(CosmobenchError, match="sidecar"):
+        SampleFileGenerator(path)
