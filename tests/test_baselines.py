@@ -400,3 +400,23 @@ def test_analytic_and_holdout_on_small_source(request):
     x = ln.sample(16, seed=0)
     assert x.shape == (16, 64, 64) and x.min() > -1
     assert analytic.grf_factory(source=src.name).sample(4, seed=0).min() >= -1
+
+
+def test_sample_module_draws_in_evaluates_chunk_seeds():
+    """Samples drawn on another machine must be the maps `cosmobench evaluate --seed S` would draw."""
+    from cosmobench.evaluation import chunk_seed as evaluate_chunk_seed
+    from cosmobench_baselines.sample import chunk_seed, draw
+
+    assert all(chunk_seed(s, i) == evaluate_chunk_seed(s, i) for s in (0, 7) for i in range(5))
+
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def sample(self, n, *, seed):
+            self.calls.append((n, seed))
+            return np.zeros((n, 64, 64), np.float32)
+
+    rec = Recorder()
+    assert draw(rec, 600, 3).shape == (600, 64, 64)
+    assert rec.calls == [(256, chunk_seed(3, 0)), (256, chunk_seed(3, 1)), (88, chunk_seed(3, 2))]
