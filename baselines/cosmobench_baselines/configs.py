@@ -23,7 +23,7 @@ _SEED_DDPM = {
     "diffusion": {"T": 1000, "schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02, "prediction": "eps"},
     "transform": {"kind": "linear", "lo": -1.0, "hi": 235.2},
     "train": {"batch_size": 32, "lr": 2e-4, "steps": 1800, "ema": 0.0, "augment": False, "grad_clip": 0.0,
-              "warmup": 0, "ckpt_every": 100},
+              "warmup": 0, "ckpt_every": 100, "precision": "fp32"},
     "sample": {"sampler": "ddpm", "steps": 1000, "eta": 0.0, "batch_size": 128, "clip_x0": False},
 }
 
@@ -49,7 +49,7 @@ _SEED_GAN = {
     "loss": "bce",
     "transform": {"kind": "linear", "lo": -1.0, "hi": 235.2},
     "train": {"batch_size": 32, "lr_g": 1e-4, "lr_d": 1e-4, "betas": [0.9, 0.999], "n_d": 1, "ema": 0.0,
-              "augment": False, "steps": 3400, "ckpt_every": 250},
+              "augment": False, "steps": 3400, "ckpt_every": 250, "precision": "fp32"},
     "sample": {"batch_size": 256},
 }
 
