@@ -50,11 +50,21 @@ def test_bench_evaluate_samples_file(benchmark, samples_file):
     assert np.isfinite(r.composite)
 
 
+def _model_side(path, n, repeats=3):
+    """Fastest of a few runs (sampling + statistics, seconds): the minimum filters out a busy machine's stalls."""
+    best = {}
+    for _ in range(repeats):
+        wt = _timed(path, n).wall_time
+        for k in ("sampling", "statistics", "comparison", "total"):
+            best[k] = min(best.get(k, np.inf), wt[k])
+    return best
+
+
 def test_cost_grows_linearly_in_n(samples_file):
-    half = _timed(samples_file, N_FILE // 2).wall_time
-    full = _timed(samples_file, N_FILE).wall_time
+    half = _model_side(samples_file, N_FILE // 2)
+    full = _model_side(samples_file, N_FILE)
     per_map = {k: full[k] / max(half[k], 1e-9) for k in ("sampling", "statistics", "comparison", "total")}
     print(f"\nt(n={N_FILE}) / t(n={N_FILE // 2}): " + ", ".join(f"{k} {v:.2f}" for k, v in per_map.items()))
     # Linear: ratio 2 (less with fixed costs); quadratic would be 4. Generous for shared, noisy CI machines.
-    assert (full["sampling"] + full["statistics"]) / (half["sampling"] + half["statistics"]) < 3.0
-    assert per_map["total"] < 3.0
+    assert (full["sampling"] + full["statistics"]) / (half["sampling"] + half["statistics"]) < 3.2
+    assert per_map["total"] < 3.2
