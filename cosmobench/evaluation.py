@@ -505,7 +505,9 @@ def evaluate(
     want_track = get_track(track) if track is not None else None
 
     # Resolve first: a bad spec should fail in a second, not after a reference build.
-    resolved = resolve(model, track=want_track or _source_track_hint(source), **dict(options or {}))
+    resolved = resolve(
+        model, track=want_track or _source_track_hint(source), reference_source=source, **dict(options or {})
+    )
     available = len(resolved.generator) if isinstance(resolved.generator, SampleFileGenerator) else None
     if available is not None and available < n:
         raise CosmobenchError(

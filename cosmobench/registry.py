@@ -277,6 +277,24 @@ def _call_factory(factory: Any, what: str, *, checkpoint: "dict | None", track: 
     return generator
 
 
+def _with_reference_source(factory: Any, options: dict, reference_source: "str | None") -> dict:
+    """Give a factory that declares a ``source`` keyword the evaluation's reference source.
+
+    Generators built from a source's own maps (holdout, analytic fields fitted to the train split) must
+    use the source they are scored against; an explicit ``source`` option still wins.
+    """
+    if reference_source is None or "source" in options:
+        return options
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return options
+    p = params.get("source")
+    if p is None or p.kind not in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        return options
+    return {**options, "source": reference_source}
+
+
 def _check_factory_signature(factory: Any, what: str, options: dict) -> None:
     """Fail with a clear message, before calling, when the factory cannot take the contract's keywords."""
     try:
@@ -488,7 +506,9 @@ def _looks_like_path(spec: str) -> bool:
     return "/" in spec or os.sep in spec or Path(spec).suffix.lower() in CHECKPOINT_SUFFIXES + SAMPLE_SUFFIXES
 
 
-def resolve(spec: Any, *, track: "Track | str | None" = None, **options: Any) -> ResolvedModel:
+def resolve(
+    spec: Any, *, track: "Track | str | None" = None, reference_source: "str | None" = None, **options: Any
+) -> ResolvedModel:
     """Turn a model spec into a generator.
 
     Parameters
@@ -530,10 +550,12 @@ def resolve(spec: Any, *, track: "Track | str | None" = None, **options: Any) ->
         return _resolve_file(spec, path, track, options)
     if is_name:
         factory = get_factory(spec)
+        options = _with_reference_source(factory, options, reference_source)
         gen = _call_factory(factory, f"generator {spec!r}", checkpoint=None, track=track, options=options)
         return ResolvedModel(gen, spec, "registered", spec, None, generator_info(gen))
     if ":" in spec and not _looks_like_path(spec.partition(":")[0]):
         factory = _load_target(spec, "model spec")
+        options = _with_reference_source(factory, options, reference_source)
         gen = _call_factory(factory, f"factory {spec!r}", checkpoint=None, track=track, options=options)
         default = spec.rpartition(":")[2].split(".")[-1]
         return ResolvedModel(gen, spec, "module", generator_name(gen, default), None, generator_info(gen))

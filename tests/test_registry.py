@@ -297,3 +297,26 @@ def test_sample_file_sidecar_names_the_model_and_keeps_provenance(tmp_path):
     (tmp_path / "draws.npy.meta.json").write_text("[1, 2]")
     with pytest.raises(CosmobenchError, match="sidecar"):
         SampleFileGenerator(path)
+
+
+def test_factory_declaring_source_gets_the_reference_source_unless_given():
+    seen = {}
+
+    def factory(*, checkpoint=None, track=None, source="sim"):
+        seen["source"] = source
+        return _Const()
+
+    class _Const:
+        def sample(self, n, *, seed):
+            return np.zeros((n, 64, 64), np.float32)
+
+    registry.register("src-aware-test", factory)
+    try:
+        registry.resolve("src-aware-test", reference_source="sim-small")
+        assert seen["source"] == "sim-small"
+        registry.resolve("src-aware-test", reference_source="sim-small", source="other")
+        assert seen["source"] == "other"
+        registry.resolve("src-aware-test")
+        assert seen["source"] == "sim"
+    finally:
+        registry.unregister("src-aware-test")
