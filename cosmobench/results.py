@@ -348,7 +348,10 @@ def _safe(s: Any) -> str:
 
 
 def result_filename(result: dict) -> str:
-    """``<model-name>__<source>__n<n>__s<seed>.json`` with only safe characters.
+    """``<model-name>__<source>-<hash8>__n<n>__s<seed>.json`` with only safe characters.
+
+    The reference's content hash is part of the name: two builds of a source with the same name (say
+    4 and 12 simulated boxes) are different references, and their results must not overwrite each other.
 
     Parameters
     ----------
@@ -356,8 +359,11 @@ def result_filename(result: dict) -> str:
         A result dictionary (:meth:`Result.to_dict` or :func:`load_result`).
     """
     name = _safe(result["model"].get("name") or "model")
-    source = _safe(result["reference"].get("source") or "source")
-    return f"{name}__{source}__n{int(result['n'])}__s{int(result['seed'])}.json"
+    ref = result["reference"]
+    source = _safe(ref.get("source") or "source")
+    short = _safe(str(ref.get("content_hash") or ""))[:8]
+    tag = f"{source}-{short}" if short else source
+    return f"{name}__{tag}__n{int(result['n'])}__s{int(result['seed'])}.json"
 
 
 def maps_path(result_path: "str | os.PathLike") -> Path:

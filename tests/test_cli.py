@@ -32,6 +32,13 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def _ref_tag() -> str:
+    """How result file names tag the sim-small reference: its name and short content hash."""
+    from cosmobench.data import get_source
+
+    return "sim-small-" + get_source("sim-small").content_hash[:8]
+
+
 def test_evaluate_writes_result_and_prints_card(small_source, tmp_path, capsys):
     samples = tmp_path / "good.npy"
     np.save(samples, lognormal_maps(N))
@@ -39,11 +46,11 @@ def test_evaluate_writes_result_and_prints_card(small_source, tmp_path, capsys):
     code, out, err = run(capsys, "evaluate", "--model", samples, "--n", N, "--source", "sim-small", "--out", out_dir,
                          "--no-progress")
     assert code == 0, err
-    path = out_dir / "good__sim-small__n32__s0.json"
+    path = out_dir / f"good__{_ref_tag()}__n32__s0.json"
     assert f"wrote {path}" in out and "power" in out and "composite" in out
     d = load_result(path)
     assert d["model"]["kind"] == "samples" and d["n"] == N
-    assert (out_dir / "good__sim-small__n32__s0.maps.npz").exists()
+    assert (out_dir / f"good__{_ref_tag()}__n32__s0.maps.npz").exists()
 
 
 def _bad(kind):
@@ -129,7 +136,7 @@ def test_checkpoint_evaluates_and_malicious_one_is_refused(small_source, tmp_pat
         code, out, err = run(capsys, "evaluate", "--model", tmp_path / "good.ckpt", "--n", N, "--source", "sim-small",
                              "--out", tmp_path / "res", "--no-progress")
         assert code == 0, err
-        d = load_result(tmp_path / "res" / "good__sim-small__n32__s0.json")
+        d = load_result(tmp_path / "res" / f"good__{_ref_tag()}__n32__s0.json")
         assert d["model"]["kind"] == "checkpoint" and len(d["model"]["checkpoint_sha256"]) == 64
         marker = tmp_path / "pwned"
         torch.save({**ckpt, "config": {"x": _Evil(marker)}}, tmp_path / "evil.ckpt")
@@ -204,6 +211,6 @@ def test_thirdparty_package_plugs_in_by_installing(small_source, thirdparty_inst
     code, out, err = run(capsys, "evaluate", "--model", "toy-lognormal", "--n", N, "--source", "sim-small",
                          "--out", tmp_path, "--no-progress")
     assert code == 0, err
-    d = json.loads((tmp_path / "toy-lognormal__sim-small__n32__s0.json").read_text())
+    d = json.loads((tmp_path / f"toy-lognormal__{_ref_tag()}__n32__s0.json").read_text())
     assert d["model"]["kind"] == "registered" and d["model"]["info"] == {"sigma": 0.8, "slope": -2.0}
     assert d["composite"]["value"] > 1

@@ -59,7 +59,7 @@ def test_every_schema_version_has_a_fixture():
 def test_save_and_load_round_trip(tmp_path):
     r = _result()
     path = r.save(tmp_path)
-    assert path.name == "toy-model-v2-best__sim-small__n32__s3.json"
+    assert path.name == f"toy-model-v2-best__sim-small-{r.reference['content_hash'][:8]}__n32__s3.json"
     d = load_result(path)
     assert d == json.loads(json.dumps(r.to_dict()))
     assert d["git_commit"] is None or len(d["git_commit"]) == 40
@@ -81,7 +81,8 @@ def test_non_finite_numbers_become_null_strict_json(tmp_path):
 
 def test_result_filename_is_safe():
     d = _result(name="../../etc/passwd").to_dict()
-    assert result_filename(d) == "etc-passwd__sim-small__n32__s3.json"
+    short = d["reference"]["content_hash"][:8]
+    assert result_filename(d) == f"etc-passwd__sim-small-{short}__n32__s3.json"
     d["model"]["name"] = "   "
     assert result_filename(d).startswith("unnamed__")
 
