@@ -199,3 +199,18 @@ def test_diversity_fast_bootstrap_equals_resampled_spread():
         w = np.bincount(r.integers(0, 1000, size=1000), minlength=1000)
         resampled = np.repeat(a, w, axis=0)
         assert boots[b] == pytest.approx(abs(np.log(pairwise_spread(resampled, max_rows=None) / sy)), abs=1e-9)
+
+
+def test_pair_correlation_flags_one_template_collapse_that_spread_misses():
+    """One template at random brightness: spread like the reference, but every pair of maps correlates."""
+    from cosmobench.compare import distance
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(400, 64))
+    template = rng.normal(size=64)
+    collapsed = rng.uniform(0.2, 2.0, size=(400, 1)) * template + 0.05 * rng.normal(size=(400, 64))
+    fresh = rng.normal(size=(400, 64))
+    assert distance("pair_correlation", collapsed, ref) > 0.8
+    assert distance("pair_correlation", fresh, ref) < 0.02
+    # the distance-based diversity metric sees far less difference in this case
+    assert distance("diversity", collapsed, ref) < 1.0

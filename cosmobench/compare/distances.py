@@ -245,7 +245,37 @@ def _prep_diversity(Y: np.ndarray) -> _Prepared:
     return f
 
 
+def _mean_pair_correlation(A: np.ndarray) -> float:
+    """Mean correlation between distinct rows after removing each row's mean (≤ DIVERSITY_MAX_ROWS rows).
+
+    Independent maps give ≈ 0; a generator that emits one template at different brightnesses gives ≈ 1
+    even though its pairwise *distances* (and so the spread) can match the reference's.
+    """
+    from cosmobench.stats.diversity import _spread_rows
+
+    a = _spread_rows(A, DIVERSITY_MAX_ROWS, DIVERSITY_SEED)
+    a = a - a.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(a, axis=1, keepdims=True)
+    a = a / np.where(norms > 0, norms, 1.0)
+    n = a.shape[0]
+    if n < 2:
+        return 0.0
+    total = a.sum(axis=0)  # Σ_ij <a_i, a_j> = |Σ_i a_i|², without the n x n matrix
+    return float((total @ total - (norms[:, 0] > 0).sum()) / (n * (n - 1)))
+
+
+def _prep_pair_correlation(Y: np.ndarray) -> _Prepared:
+    ry = _mean_pair_correlation(Y)
+
+    def f(X: np.ndarray) -> tuple[float, dict]:
+        rx = _mean_pair_correlation(X)
+        return abs(rx - ry), {"pair_correlation_model": rx, "pair_correlation_ref": ry}
+
+    return f
+
+
 _PREPARERS: dict[str, Callable[[np.ndarray], _Prepared]] = {
+    "pair_correlation": _prep_pair_correlation,
     "chi2": _prep_chi2,
     "frechet": _prep_frechet,
     "hist_w1": _prep_hist_w1,
@@ -260,6 +290,7 @@ DISTANCE_DESCRIPTIONS: dict[str, str] = {
     "hist_w1": "Wasserstein-1 between the mean histograms, in bins",
     "abs_mean": "absolute difference of the means",
     "diversity": "|log| of the ratio of mean pairwise distances (model / reference)",
+    "pair_correlation": "|difference| of the mean correlation between distinct maps' features (mode collapse)",
 }
 
 

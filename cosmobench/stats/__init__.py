@@ -11,6 +11,7 @@ from cosmobench.data.track import Track, get_track
 from cosmobench.stats.base import Statistic
 from cosmobench.stats.bispectrum import Bispectrum, BispectrumStatistic, bispectrum
 from cosmobench.stats.diversity import (
+    CollapseStatistic,
     DiversityStatistic,
     map_features,
     nearest_neighbour_distances,
@@ -45,6 +46,7 @@ STATISTICS: dict[str, type[Statistic]] = {
         PeakStatistic,
         BispectrumStatistic,
         DiversityStatistic,
+        CollapseStatistic,
     )
 }
 
@@ -106,4 +108,5 @@ __all__ = [
     "PeakStatistic",
     "BispectrumStatistic",
     "DiversityStatistic",
+    "CollapseStatistic",
 ]

@@ -278,3 +278,17 @@ class DiversityStatistic(Statistic):
         """Return :func:`map_features` of a batch of maps of this track, ``(n, 256)`` float64."""
         maps = check_maps(maps, shape=self.track.shape)
         return map_features(maps)
+
+
+class CollapseStatistic(DiversityStatistic):
+    """The diversity features scored by how alike the maps of a set are (``"pair_correlation"``).
+
+    A generator that repeats one template at different brightnesses keeps a normal spread of pairwise
+    distances, which the ``diversity`` metric cannot see; the mean correlation between its maps' features
+    is then ≈ 1 against ≈ 0 for independent reference tiles.
+    """
+
+    name: ClassVar[str] = "collapse"
+    version: ClassVar[str] = "1"
+    distance: ClassVar[str] = "pair_correlation"
+    description: ClassVar[str] = "mean correlation between maps' features (16x16 log blocks); flags one-template mode collapse"
