@@ -220,3 +220,18 @@ def test_abs_mean_floor_is_not_degenerate_when_boxes_have_exactly_zero_mean():
     assert s.ratio < 4
     biased = score_statistic("mean", "abs_mean", fresh + 0.1, ref, floor_set, seed=0, n_boot=20)
     assert biased.ratio > 5
+
+
+def test_pair_correlation_floor_admits_independent_maps_but_not_collapse():
+    from cosmobench.compare import score_statistic
+
+    rng = np.random.default_rng(5)
+    common = rng.normal(size=(1, 64))
+    ref = rng.normal(size=(800, 64)) + 0.15 * common  # reference tiles share a little structure
+    floor_set = rng.normal(size=(800, 64)) + 0.15 * common
+    independent = rng.normal(size=(400, 64))
+    collapsed = rng.uniform(0.5, 2, size=(400, 1)) * rng.normal(size=(1, 64)) + 0.05 * rng.normal(size=(400, 64))
+    ok = score_statistic("collapse", "pair_correlation", independent, ref, floor_set, seed=0, n_boot=10)
+    bad = score_statistic("collapse", "pair_correlation", collapsed, ref, floor_set, seed=0, n_boot=10)
+    assert ok.ratio < 2.0
+    assert bad.ratio > 50
