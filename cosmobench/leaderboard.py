@@ -176,6 +176,8 @@ def _records(results: list[tuple[Path, dict]]) -> pd.DataFrame:
             "track": r["track"]["name"],
             "model": model["name"],
             "checkpoint": (model.get("checkpoint_sha256") or "")[:_HASH_CHARS],
+            # how a trained model was made (a generator's info["trained"]), e.g. "9917 steps, 360 s on NVIDIA H200"
+            "trained": str((model.get("info") or {}).get("trained") or ""),
             "source": ref["source"],
             "source_hash": ref["content_hash"],
             "n": int(r["n"]),
@@ -220,6 +222,7 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
         .agg(
             composite=("composite", "mean"),
             composite_sd=("composite", lambda s: s.std(ddof=1) if len(s) > 1 else np.nan),
+            trained=("trained", "first"),
             source=("source", "first"),
             source_hash=("source_hash", "first"),
             n_seeds=("seed", "nunique"),
@@ -243,7 +246,7 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     ordered = ["rank", "model", "checkpoint", "composite", "composite_sd"]
     ordered += [c for m in columns for c in (m, f"{m}_xfloor")]
-    ordered += ["source", "source_hash", "n", "n_seeds", "seeds", "date", "commit"]
+    ordered += ["trained", "source", "source_hash", "n", "n_seeds", "seeds", "date", "commit"]
     out = out[ordered]
     out["date"] = out["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
@@ -273,9 +276,9 @@ def _md_escape(s: str) -> str:
 
 def _markdown_table(frame: pd.DataFrame) -> str:
     metrics = [c for c in frame.columns if f"{c}_xfloor" in frame.columns]
-    header = ["#", "model", "composite (×floor)"] + metrics + ["source", "n", "seed(s)", "date", "commit"]
+    header = ["#", "model", "composite (×floor)"] + metrics + ["trained", "source", "n", "seed(s)", "date", "commit"]
     lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
-             "|" + "|".join(["---:", ":---", "---:"] + ["---:"] * len(metrics) + [":---", "---:", ":---", ":---", ":---"]) + "|"]
+             "|" + "|".join(["---:", ":---", "---:"] + ["---:"] * len(metrics) + [":---", ":---", "---:", ":---", ":---", ":---"]) + "|"]
     for row in frame.itertuples(index=False):
         r = dict(zip(frame.columns, row))
         model = r["model"] + (f" [ckpt {r['checkpoint']}]" if r["checkpoint"] else "")
@@ -286,7 +289,7 @@ def _markdown_table(frame: pd.DataFrame) -> str:
         cells += [
             "—" if not np.isfinite(r[m]) else f"{_fmt_value(r[m])} ({_fmt_ratio(r[f'{m}_xfloor'])})" for m in metrics
         ]
-        cells += [f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
+        cells += [r["trained"] or "—", f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
                   r["date"][:10], r["commit"] or "—"]
         lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
     return "\n".join(lines)

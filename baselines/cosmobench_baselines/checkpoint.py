@@ -166,3 +166,21 @@ def default_checkpoint(name: str) -> dict:
             f"{name}.ckpt there, or pass a checkpoint file as the model spec"
         )
     return check_checkpoint(load_checkpoint(path), expect=name, source=str(path))
+
+
+def describe_training(provenance: dict) -> str:
+    """One line saying where and how long a checkpoint was trained, for results and leaderboards.
+
+    E.g. ``"9917 steps, 360 s on NVIDIA H200"``; empty when the provenance does not say.
+    """
+    hw = provenance.get("hardware") or {}
+    where = hw.get("device_name") or hw.get("device") or ""
+    parts = []
+    if provenance.get("steps") is not None:
+        parts.append(f"{provenance['steps']} steps")
+    if provenance.get("wall_time_s") is not None:
+        parts.append(f"{float(provenance['wall_time_s']):.0f} s")
+    text = ", ".join(parts)
+    if where:
+        text = f"{text} on {where}" if text else f"on {where}"
+    return text
