@@ -44,6 +44,7 @@ from typing import Callable
 import numpy as np
 
 from cosmobench.errors import CosmobenchError
+from cosmobench.stats._validate import check_rows
 
 __all__ = ["DISTANCES", "distance", "prepare_distance", "distance_details", "DISTANCE_DESCRIPTIONS"]
 
@@ -58,20 +59,7 @@ _Prepared = Callable[[np.ndarray], "tuple[float, dict]"]
 
 
 def _as_summaries(a, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise CosmobenchError(f"{name} summaries could not be read as a float array ({exc}); pass an (n, d) array") from None
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise CosmobenchError(f"{name} summaries have shape {arr.shape}; expected (n, d): one summary vector per map")
-    if arr.shape[1] < 1:
-        raise CosmobenchError(f"{name} summaries have no columns; the statistic returned empty vectors")
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).any(axis=1).sum())
-        raise CosmobenchError(f"{bad} {name} summary rows contain NaN or Inf; check the maps that produced them")
-    return arr
+    return check_rows(a, f"{name} summaries")
 
 
 def _check_pair(name: str, X, Y, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:

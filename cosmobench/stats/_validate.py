@@ -97,3 +97,43 @@ def check_maps(
                 "has no structure to measure: check the generator's output"
             )
     return out
+
+
+def check_rows(rows, name: str, *, min_rows: int = 1) -> np.ndarray:
+    """Validate a ``(n, d)`` float array of per-map vectors (summaries, features); 1-D means one column.
+
+    Parameters
+    ----------
+    rows : array_like
+        One vector per map.
+    name : str
+        What to call the input in messages (e.g. "model summaries").
+    min_rows : int
+        Fewest rows the caller needs.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, d)`` float64 array.
+
+    Raises
+    ------
+    CosmobenchError
+        For unreadable, wrongly shaped, empty or non-finite input.
+    """
+    try:
+        a = np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CosmobenchError(f"{name} could not be read as a float array ({exc}); pass an (n, d) numpy array") from None
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise CosmobenchError(f"{name} have shape {a.shape}; expected (n, d): one vector per map")
+    if a.shape[0] < min_rows:
+        raise CosmobenchError(f"{name} have {a.shape[0]} rows; this needs at least {min_rows}: pass more maps")
+    if a.shape[1] < 1:
+        raise CosmobenchError(f"{name} have no columns; the statistic returned empty vectors")
+    if not np.isfinite(a).all():
+        bad = int((~np.isfinite(a)).any(axis=1).sum())
+        raise CosmobenchError(f"{bad} rows of {name} contain NaN or Inf; check the maps that produced them")
+    return a

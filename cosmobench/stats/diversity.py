@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from cosmobench.errors import CosmobenchError
-from cosmobench.stats._validate import check_maps
+from cosmobench.stats._validate import check_maps, check_rows
 from cosmobench.stats.base import Statistic
 
 __all__ = [
@@ -47,21 +47,7 @@ _BLOCK_ENTRIES = 2**23
 
 def _as_features(feats, name: str, min_rows: int = 1) -> np.ndarray:
     """Validate a (n, d) float feature array (a 1-D array is one column)."""
-    try:
-        a = np.asarray(feats, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise CosmobenchError(f"{name} could not be read as a float array ({exc}); pass an (n, d) numpy array") from None
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise CosmobenchError(f"{name} have shape {a.shape}; expected (n, d): one feature vector per row")
-    if a.shape[0] < min_rows:
-        raise CosmobenchError(f"{name} have {a.shape[0]} rows; this needs at least {min_rows}: pass more maps")
-    if a.shape[1] < 1:
-        raise CosmobenchError(f"{name} have no columns; pass at least one feature per row")
-    if not np.isfinite(a).all():
-        raise CosmobenchError(f"{name} contain NaN or Inf; fix the maps or the statistic that produced them")
-    return a
+    return check_rows(feats, name, min_rows=min_rows)
 
 
 def _canonical_order(a: np.ndarray) -> np.ndarray:
