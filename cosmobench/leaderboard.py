@@ -29,6 +29,7 @@ import pandas as pd
 
 from cosmobench._io import atomic_write_text
 from cosmobench.errors import CosmobenchError
+from cosmobench.results import format_ratio
 
 __all__ = ["build_leaderboards", "collect_results", "leaderboard_frame", "METRIC_ORDER"]
 
@@ -258,18 +259,6 @@ def _fmt_value(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _fmt_ratio(x: float) -> str:
-    if not np.isfinite(x):
-        return "—"
-    if x < 10:
-        return f"×{x:.2f}"
-    if x < 100:
-        return f"×{x:.1f}"
-    if x < 1e5:
-        return f"×{x:.0f}"
-    return f"×{x:.2e}"
-
-
 def _md_escape(s: str) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
@@ -282,12 +271,12 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         r = dict(zip(frame.columns, row))
         model = r["model"] + (f" [ckpt {r['checkpoint']}]" if r["checkpoint"] else "")
-        comp = _fmt_ratio(r["composite"])
+        comp = format_ratio(r["composite"])
         if np.isfinite(r["composite_sd"]):
             comp += f" ± {r['composite_sd']:.2g}"
         cells = [str(r["rank"]), model, comp]
         cells += [
-            "—" if not np.isfinite(r[m]) else f"{_fmt_value(r[m])} ({_fmt_ratio(r[f'{m}_xfloor'])})" for m in metrics
+            "—" if not np.isfinite(r[m]) else f"{_fmt_value(r[m])} ({format_ratio(r[f'{m}_xfloor'])})" for m in metrics
         ]
         cells += [r["trained"] or "—", f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
                   r["date"][:10], r["commit"] or "—"]

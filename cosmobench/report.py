@@ -33,6 +33,7 @@ import numpy as np
 
 from cosmobench._io import atomic_path, atomic_write_text
 from cosmobench.errors import CosmobenchError
+from cosmobench.results import format_ratio
 
 __all__ = ["make_report", "verdict", "ratio_ci", "SIMILAR_RATIO"]
 
@@ -280,16 +281,6 @@ def _null_formatter():
     from matplotlib.ticker import NullFormatter
 
     return NullFormatter()
-
-
-def _fmt_ratio(x: float) -> str:
-    if not np.isfinite(x):
-        return "—"
-    if x < 10:
-        return f"×{x:.3g}"
-    if x < 1e5:
-        return f"×{x:.0f}"
-    return f"×{x:.2e}"
 
 
 def _log_x(ax):
@@ -600,7 +591,7 @@ def _fig_xfloor(result: dict):
             if lo > 0 and hi > 0:
                 ax.plot([lo, hi], [i, i], color="k", lw=1.2, marker="|", ms=8)
                 right_end[i] = max(right_end[i], hi)
-        ax.text(max(right_end[i], 1.0) * 1.08, i, f"{_fmt_ratio(r['ratio'])} {r['verdict']}", va="center", fontsize=8)
+        ax.text(max(right_end[i], 1.0) * 1.08, i, f"{format_ratio(r['ratio'])} {r['verdict']}", va="center", fontsize=8)
     ax.axvline(1.0, color="k", lw=1.2, ls="--", label="×1 = fresh reference draw (noise floor)")
     ax.set_yticks(y, [r["name"] + (" (↑ better)" if r["higher_is_better"] else "") for r in rows])
     ax.set_xscale("log")
@@ -617,7 +608,7 @@ def _fig_xfloor(result: dict):
     comp = (result.get("composite") or {}).get("value")
     title = "Distance to the reference in units of its noise floor"
     if isinstance(comp, (int, float)):
-        ax.axvline(comp, color="0.3", lw=1, ls=":", label=f"composite {_fmt_ratio(comp)}")
+        ax.axvline(comp, color="0.3", lw=1, ls=":", label=f"composite {format_ratio(comp)}")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.25, axis="x", which="both")

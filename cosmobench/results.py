@@ -347,6 +347,19 @@ def _safe(s: Any) -> str:
     return out or "unnamed"
 
 
+def format_ratio(x: float) -> str:
+    """A ×floor ratio for people: ``×1.16``, ``×23.8``, ``×5245``, ``×1.50e+05``; ``—`` when not finite."""
+    if x is None or not np.isfinite(x):
+        return "—"
+    if x < 10:
+        return f"×{x:.2f}"
+    if x < 100:
+        return f"×{x:.1f}"
+    if x < 1e5:
+        return f"×{x:.0f}"
+    return f"×{x:.2e}"
+
+
 def result_filename(result: dict) -> str:
     """``<model-name>__<source>-<hash8>__n<n>__s<seed>.json`` with only safe characters.
 
