@@ -201,10 +201,11 @@ def _reference(source: str, track, reference_maps):
         maps = np.asarray(reference_maps)
         src_info = {"name": "array", "split": "given"}
     else:
-        from cosmobench.data import get_source
+        from cosmobench.data import get_source, load_reference
 
+        # load_reference builds a missing built-in source (first run on a fresh machine), then it exists.
+        maps = load_reference("train", source=source)
         src = get_source(source)
-        maps = src.maps("train")
         src_info = {"name": src.name, "split": "train", "content_hash": getattr(src, "content_hash", None)}
     if maps.ndim != 3 or maps.shape[1:] != tr.shape:
         raise CosmobenchError(f"reference maps have shape {maps.shape}; the track {tr.name} needs (n, {tr.tile}, {tr.tile})")
