@@ -233,23 +233,29 @@ def _prep_diversity(Y: np.ndarray) -> _Prepared:
     return f
 
 
+def _unit_rows(A: np.ndarray) -> np.ndarray:
+    """The ≤ DIVERSITY_MAX_ROWS rows the pair correlation uses, each centred and scaled to unit norm."""
+    from cosmobench.stats.diversity import _spread_rows
+
+    a = _spread_rows(A, DIVERSITY_MAX_ROWS, DIVERSITY_SEED)
+    a = a - a.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(a, axis=1, keepdims=True)
+    return a / np.where(norms > 0, norms, 1.0)
+
+
 def _mean_pair_correlation(A: np.ndarray) -> float:
     """Mean correlation between distinct rows after removing each row's mean (≤ DIVERSITY_MAX_ROWS rows).
 
     Independent maps give ≈ 0; a generator that emits one template at different brightnesses gives ≈ 1
     even though its pairwise *distances* (and so the spread) can match the reference's.
     """
-    from cosmobench.stats.diversity import _spread_rows
-
-    a = _spread_rows(A, DIVERSITY_MAX_ROWS, DIVERSITY_SEED)
-    a = a - a.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(a, axis=1, keepdims=True)
-    a = a / np.where(norms > 0, norms, 1.0)
+    a = _unit_rows(A)
     n = a.shape[0]
     if n < 2:
         return 0.0
     total = a.sum(axis=0)  # Σ_ij <a_i, a_j> = |Σ_i a_i|², without the n x n matrix
-    return float((total @ total - (norms[:, 0] > 0).sum()) / (n * (n - 1)))
+    self_terms = float((a * a).sum())
+    return float((total @ total - self_terms) / (n * (n - 1)))
 
 
 def _prep_pair_correlation(Y: np.ndarray) -> _Prepared:
@@ -259,6 +265,22 @@ def _prep_pair_correlation(Y: np.ndarray) -> _Prepared:
         rx = _mean_pair_correlation(X)
         return abs(rx - ry), {"pair_correlation_model": rx, "pair_correlation_ref": ry}
 
+    def bootstrap(X: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+        # Resampled rows as multinomial weights w on the correlation matrix C of the rows the value uses;
+        # pairs of one original row with itself (a row drawn twice) are left out, as in the value:
+        # ρ* = (wᵀCw − Σ w_i² C_ii) / ((Σw)² − Σ w_i²).
+        a = _unit_rows(X)
+        N = a.shape[0]
+        C = a @ a.T
+        diag = np.diag(C).copy()
+        out = np.empty(int(n_boot))
+        for b in range(int(n_boot)):
+            w = np.bincount(rng.integers(0, N, size=N), minlength=N).astype(np.float64)
+            den = w.sum() ** 2 - (w * w).sum()
+            out[b] = abs((w @ C @ w - (w * w * diag).sum()) / den - ry) if den > 0 else 0.0
+        return out
+
+    f.bootstrap = bootstrap  # type: ignore[attr-defined]
     return f
 
 
