@@ -195,17 +195,25 @@ class SpectralFieldGenerator:
         return out
 
 
+def reference_source(source: str, split: str):
+    """The reference source, built first when it is a missing built-in one (a fresh machine's first run)."""
+    from cosmobench.data import get_source, load_reference
+
+    try:
+        return get_source(source)
+    except CosmobenchError:
+        load_reference(split, source=source)  # builds "sim"/"sim-small"; re-raises clearly for anything else
+        return get_source(source)
+
+
 def _reference(source: str, track, reference_maps):
     tr = _track(track)
     if reference_maps is not None:
         maps = np.asarray(reference_maps)
         src_info = {"name": "array", "split": "given"}
     else:
-        from cosmobench.data import get_source, load_reference
-
-        # load_reference builds a missing built-in source (first run on a fresh machine), then it exists.
-        maps = load_reference("train", source=source)
-        src = get_source(source)
+        src = reference_source(source, "train")
+        maps = src.maps("train")
         src_info = {"name": src.name, "split": "train", "content_hash": getattr(src, "content_hash", None)}
     if maps.ndim != 3 or maps.shape[1:] != tr.shape:
         raise CosmobenchError(f"reference maps have shape {maps.shape}; the track {tr.name} needs (n, {tr.tile}, {tr.tile})")

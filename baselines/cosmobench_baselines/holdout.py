@@ -46,9 +46,9 @@ def holdout_factory(*, checkpoint=None, track=None, source: str = "sim", split: 
         raise CosmobenchError("holdout takes no checkpoint; use --model holdout")
     if options:
         raise CosmobenchError(f"holdout: unknown options {sorted(options)}; it takes source= and split=")
-    from cosmobench.data import get_source, load_reference
+    from cosmobench_baselines.analytic import reference_source
 
-    maps = load_reference(split, source=source)  # builds a missing built-in source first
-    src = get_source(source)
+    src = reference_source(source, split)
+    maps = src.maps(split)
     return HoldoutGenerator(maps, source=src.name, split=split, content_hash=getattr(src, "content_hash", None),
                             track=track if track is not None else getattr(src, "track", None))
