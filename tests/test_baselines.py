@@ -430,3 +430,18 @@ def test_analytic_baseline_builds_a_missing_reference_source(tmp_path, monkeypat
     result = evaluate("lognormal", n=32, source="sim-small", progress=False)
     assert result.reference["source"] == "sim-small"
     assert np.isfinite(result.composite)
+
+
+def test_init_fine_tunes_from_a_diffusion_checkpoint(tmp_path):
+    cfg = tiny_config("ddpm-seed")
+    maps = fake_reference(12, seed=2)
+    first = train.train(cfg, steps=2, maps=maps, out=tmp_path / "a", progress=False, seed=3)
+    start = torch.load(first, map_location="cpu", weights_only=True)["state"]
+    second = train.train(cfg, steps=1, maps=maps, out=tmp_path / "b", progress=False, seed=4, init=first)
+    raw = torch.load(second, map_location="cpu", weights_only=True)
+    assert raw["provenance"]["init_from"]["steps"] == 2
+    # one step of Adam from the initial weights moves them, but only slightly
+    moved = [float((raw["state"][k] - v).abs().max()) for k, v in start.items() if v.is_floating_point()]
+    assert 0 < max(moved) < 0.05
+    with pytest.raises(CosmobenchError, match="diffusion configs only"):
+        train.train(tiny_config("gan"), steps=1, maps=maps, out=tmp_path / "c", progress=False, init=first)

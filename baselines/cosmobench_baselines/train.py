@@ -97,6 +97,25 @@ def autocast_for(device: torch.device, precision: str = "bf16"):
     return contextlib.nullcontext
 
 
+def _init_from(trainer, path) -> dict:
+    """Start a diffusion trainer from a checkpoint's weights (model and EMA); its provenance is returned."""
+    from cosmobench._io import sha256_file
+    from cosmobench_baselines.checkpoint import load_checkpoint
+
+    if not hasattr(trainer, "ema"):
+        raise CosmobenchError("--init works for the diffusion configs only (a GAN checkpoint holds no discriminator)")
+    ckpt = load_checkpoint(path)
+    try:
+        trainer.model.load_state_dict(ckpt["state"])
+        if trainer.ema is not None:
+            trainer.ema.load_state_dict(ckpt["state"])
+    except RuntimeError as exc:
+        raise CosmobenchError(f"--init {path}: its weights do not fit this config's network ({exc})") from None
+    prov = ckpt.get("provenance", {})
+    return {"file": str(path), "sha256": sha256_file(path), "steps": prov.get("steps"),
+            "hardware": prov.get("hardware"), "wall_time_s": prov.get("wall_time_s")}
+
+
 def make_trainer(config: dict, device: torch.device, seed: int):
     kind = config["model"]["kind"]
     if kind == "unet":
@@ -174,6 +193,7 @@ def train(
     batch_size: "int | None" = None,
     ckpt_every: "int | None" = None,
     progress: bool = True,
+    init: "str | os.PathLike | None" = None,
 ) -> Path:
     """Train one baseline; return the path of the written checkpoint.
 
@@ -196,6 +216,9 @@ def train(
         Wall-clock budget: stop (and save) after this many minutes even if ``steps`` is not reached.
     maps : ndarray, optional
         (n, 64, 64) δ training maps given directly (tests, notebooks).
+    init : path, optional
+        A diffusion checkpoint of the same config whose weights start the run (fine-tuning, e.g. in fp32
+        after a bf16 run); recorded in the provenance.
     """
     cfg_name = config if isinstance(config, str) else config.get("name", config["generator"])
     cfg = get_config(config) if isinstance(config, str) else plain(config)
@@ -246,6 +269,9 @@ def train(
     data_gen = torch.Generator(device="cpu").manual_seed(seed + 2)
     losses: list[list[float]] = []
     wall_before = 0.0
+    init_info = None
+    if init is not None and saved is None:
+        init_info = _init_from(trainer, init)
     if saved is not None:
         trainer.load_training_state(saved["trainer"])
         data_gen.set_state(saved["data_gen"])
@@ -271,6 +297,7 @@ def train(
             "batch_size": bs,
             "seed": seed,
             "source": data_info,
+            **({"init_from": init_info} if init_info else {}),
             "hardware": _hardware(dev),
             "wall_time_s": round(wall, 2),
             "seconds_per_step": round(wall / done, 4) if done else None,
@@ -351,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--maps", default=None, metavar="FILE.npy", help="train on these (n, 64, 64) δ maps instead")
     p.add_argument("--out", default=None, help="output directory (default: runs/CONFIG)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/<generator>.train.pt")
+    p.add_argument("--init", metavar="CKPT", help="start from this diffusion checkpoint's weights (fine-tune)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=None)
@@ -367,7 +395,8 @@ def main(argv=None) -> int:
     try:
         path = train(args.config, steps=args.steps, source=args.source, out=args.out, resume=args.resume,
                      seed=args.seed, device=args.device, minutes=args.minutes, maps_file=args.maps,
-                     batch_size=args.batch_size, ckpt_every=args.ckpt_every, progress=not args.no_progress)
+                     batch_size=args.batch_size, ckpt_every=args.ckpt_every, progress=not args.no_progress,
+                     init=args.init)
     except CosmobenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
