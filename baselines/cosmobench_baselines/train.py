@@ -102,7 +102,7 @@ def _init_from(trainer, path) -> dict:
     from cosmobench._io import sha256_file
     from cosmobench_baselines.checkpoint import load_checkpoint
 
-    if not hasattr(trainer, "ema"):
+    if not hasattr(trainer, "model"):
         raise CosmobenchError("--init works for the diffusion configs only (a GAN checkpoint holds no discriminator)")
     ckpt = load_checkpoint(path)
     try:
