@@ -184,3 +184,13 @@ def describe_training(provenance: dict) -> str:
     if where:
         text = f"{text} on {where}" if text else f"on {where}"
     return text
+
+
+def training_info(provenance: dict) -> dict:
+    """The part of a neural generator's ``info`` that says how it was trained (shared by DDPMs and GANs)."""
+    return {
+        "train_steps": provenance.get("steps"),
+        "train_source": provenance.get("source"),
+        "trained": describe_training(provenance),
+        "output_clipping": "delta < -1 clipped to -1 (fraction reported as clip_fraction)",
+    }

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from cosmobench_baselines import transforms as T
-from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint, describe_training
+from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint, training_info
 from cosmobench_baselines.unet import UNet, count_parameters
 
 __all__ = [
@@ -224,10 +224,7 @@ class DiffusionGenerator:
             "schedule": cfg["diffusion"].get("schedule"),
             "transform": cfg["transform"],
             "parameters": count_parameters(self.model),
-            "train_steps": prov.get("steps"),
-            "train_source": prov.get("source"),
-            "trained": describe_training(prov),
-            "output_clipping": "delta < -1 clipped to -1 (fraction reported as clip_fraction)",
+            **training_info(prov),
         }
 
     @torch.no_grad()

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from cosmobench_baselines import transforms as T
-from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint, describe_training
+from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint, training_info
 from cosmobench_baselines.unet import count_parameters
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GANGenerator",
@@ -146,10 +146,7 @@ class GANGenerator:
             "loss": cfg.get("loss"),
             "transform": cfg["transform"],
             "parameters": count_parameters(self.net),
-            "train_steps": prov.get("steps"),
-            "train_source": prov.get("source"),
-            "trained": describe_training(prov),
-            "output_clipping": "delta < -1 clipped to -1 (fraction reported as clip_fraction)",
+            **training_info(prov),
         }
 
     @torch.no_grad()
