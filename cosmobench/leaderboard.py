@@ -20,6 +20,7 @@ Rows are sorted by composite, lower is better; 1 means indistinguishable from a 
 from __future__ import annotations
 
 import os
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,18 +30,14 @@ import pandas as pd
 
 from cosmobench._io import atomic_write_text
 from cosmobench.errors import CosmobenchError
-from cosmobench.results import format_ratio
+from cosmobench.presentation import DASH, METRIC_ORDER, METRICS, fmt_number, fmt_ratio, metric_sort_key
 
 __all__ = ["build_leaderboards", "collect_results", "leaderboard_frame", "METRIC_ORDER"]
-
-#: Score-card order of the metrics; metrics not listed here follow, alphabetically.
-METRIC_ORDER = ("power", "pdf", "mean", "moments", "structures", "minkowski", "peaks", "bispectrum", "diversity",
-                "memorisation")
 
 _HASH_CHARS = 8  # characters of the source content hash shown in tables
 _COMMIT_CHARS = 7
 
-_LEGEND = """\
+_LEGEND_HEAD = """\
 **How to read this table.** Each metric compares summary statistics of *n* generated maps with maps
 of the reference source (its test split) and reports `value (×floor)`:
 
@@ -53,13 +50,9 @@ of the reference source (its test split) and reports `value (×floor)`:
 - Only rows within one section are comparable: every section is one reference source, identified by its
   content hash. Rows with several seeds show the mean over seeds.
 
-Metrics: `power` P(k) of the maps; `pdf` one-point distribution of log10(1+δ); `mean` mean δ per map;
-`moments` variance/skewness/kurtosis of δ; `structures` connected over-dense regions (count, size,
-shape); `minkowski` Minkowski functionals V0, V1, V2 vs threshold; `peaks` peak counts vs height;
-`bispectrum` reduced bispectrum Q; `diversity` spread of the generated maps (mode collapse);
-`memorisation` (higher is better) distance of generated maps to their nearest training map relative to
-unseen test maps: ×1 = no copying, below 1 = closer to training maps than real maps are.
 """
+_LEGEND = _LEGEND_HEAD + textwrap.fill(
+    "Metrics: " + "; ".join(f"`{m.name}` {m.description}" for m in METRICS.values()) + ".", width=104) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,11 +193,6 @@ def _metric_columns(section: pd.DataFrame) -> pd.DataFrame:
     return section.assign(column=label)
 
 
-def _metric_sort_key(column: str) -> tuple:
-    name = column.split(" (v")[0]
-    return (METRIC_ORDER.index(name) if name in METRIC_ORDER else len(METRIC_ORDER), name, column)
-
-
 def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     """Wide leaderboard of one (track, source hash) section from the long records.
 
@@ -237,7 +225,7 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     grouped = long.groupby(keys + ["column"], sort=False)
     values = grouped["value"].mean().unstack("column")
     ratios = grouped["ratio"].mean().unstack("column")
-    columns = sorted(values.columns, key=_metric_sort_key)
+    columns = sorted(values.columns, key=metric_sort_key)
     wide = pd.DataFrame(index=values.index)
     for c in columns:
         wide[c] = values[c]
@@ -253,12 +241,6 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _fmt_value(x: float) -> str:
-    if not np.isfinite(x):
-        return "—"
-    return f"{x:.3g}"
-
-
 def _md_escape(s: str) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
@@ -271,15 +253,15 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         r = dict(zip(frame.columns, row))
         model = r["model"] + (f" [ckpt {r['checkpoint']}]" if r["checkpoint"] else "")
-        comp = format_ratio(r["composite"])
+        comp = fmt_ratio(r["composite"])
         if np.isfinite(r["composite_sd"]):
-            comp += f" ± {r['composite_sd']:.2g}"
+            comp += f" ± {fmt_number(r['composite_sd'], 2)}"
         cells = [str(r["rank"]), model, comp]
         cells += [
-            "—" if not np.isfinite(r[m]) else f"{_fmt_value(r[m])} ({format_ratio(r[f'{m}_xfloor'])})" for m in metrics
+            DASH if not np.isfinite(r[m]) else f"{fmt_number(r[m], 3)} ({fmt_ratio(r[f'{m}_xfloor'])})" for m in metrics
         ]
-        cells += [r["trained"] or "—", f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
-                  r["date"][:10], r["commit"] or "—"]
+        cells += [r["trained"] or DASH, f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
+                  r["date"][:10], r["commit"] or DASH]
         lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
     return "\n".join(lines)
 

@@ -26,6 +26,7 @@ import io
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,7 +34,8 @@ import numpy as np
 
 from cosmobench._io import atomic_path, atomic_write_text
 from cosmobench.errors import CosmobenchError
-from cosmobench.results import format_ratio
+from cosmobench import presentation
+from cosmobench.presentation import SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, ratio_ci  # noqa: F401 (old paths)
 
 __all__ = ["make_report", "verdict", "ratio_ci", "SIMILAR_RATIO"]
 
@@ -150,7 +152,7 @@ def _layout(coords: dict, d: int) -> list[_Panel]:
         return [_Panel("", idx, k, x[idx], None)]
     if len(num) > 1:
         keys = list(num)
-        labels = ["(" + ", ".join(f"{num[k][i]:.3g}" for k in keys) + ")" for i in range(d)]
+        labels = ["(" + ", ".join(fmt_number(num[k][i], 3) for k in keys) + ")" for i in range(d)]
         return [_Panel("", everything, ", ".join(keys), None, labels)]
     if cat:
         k, v = next(iter(cat.items()))
@@ -266,7 +268,7 @@ def _fig_power(result: dict):
         kn = math.pi / pix
         for ax in (top, bot):
             ax.axvspan(0.5 * kn, max(kn, k.max()) * 1.05, color="0.5", alpha=0.15, lw=0,
-                       label=f"k > k_Nyq/2 (pixel effects; k_Nyq = {kn:.3g} h/Mpc)" if ax is top else None)
+                       label=f"k > k_Nyq/2 (pixel effects; k_Nyq = {fmt_number(kn, 3)} h/Mpc)" if ax is top else None)
             if kn <= k.max() * 1.05:
                 ax.axvline(kn, color="0.4", lw=0.8, ls="--")
         top.set_xlim(k.min() / 1.05, max(k.max(), kn) * 1.05)
@@ -505,55 +507,16 @@ def _fig_maps(result: dict, maps: "tuple[np.ndarray, np.ndarray] | None"):
     track = result.get("track") or {}
     if isinstance(track.get("pixel_size"), (int, float)) and isinstance(track.get("tile"), int):
         side = track["pixel_size"] * track["tile"]
-        fig.suptitle(f"Maps: reference (top row) and model (bottom row), {side:.4g} Mpc/h on a side, shared colour scale")
+        fig.suptitle(f"Maps: reference (top row) and model (bottom row), {fmt_number(side)} Mpc/h on a side, shared colour scale")
     return fig
 
 
-#: ×floor whose confidence interval reaching below it reads "≈ reference" (as the score card's SIMILAR_RATIO).
-SIMILAR_RATIO = 1.5
-
-
-def ratio_ci(m: dict) -> "tuple[float, float] | None":
-    """Confidence interval of a metric's ×floor: ``extra["ratio_ci"]`` when given, else the value's CI × ratio / value."""
-    given = (m.get("extra") or {}).get("ratio_ci") if isinstance(m.get("extra"), dict) else None
-    try:
-        if isinstance(given, (list, tuple)) and len(given) == 2 and None not in given:
-            return float(given[0]), float(given[1])
-        value, ratio, ci = m.get("value"), m.get("ratio"), m.get("ci")
-        if not value or ratio is None or not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
-            return None
-        scale = float(ratio) / float(value)
-        return float(ci[0]) * scale, float(ci[1]) * scale
-    except (TypeError, ValueError):
-        return None
-
-
 def verdict(ratio: "float | None", rci: "tuple[float, float] | None" = None, higher_is_better: bool = False) -> str:
-    """A word for a metric's ×floor (``rci``: the ×floor confidence interval).
-
-    ``"≈ reference"`` when the interval reaches :data:`SIMILAR_RATIO` (or, without an interval, the ratio
-    is below it): the model cannot be told from a fresh reference draw at this n. Otherwise "close" below
-    ×3, "off" below ×10, "far off" beyond. Higher-is-better scores (memorisation: 1 = like unseen real
-    maps) are mirrored: the ratio is inverted first.
-    """
-    if ratio is None or not np.isfinite(ratio) or (higher_is_better and ratio <= 0):
-        return "n/a"
-    if higher_is_better:
-        ratio = 1.0 / ratio
-        best = 1.0 / rci[1] if rci is not None and rci[1] > 0 else ratio
-    else:
-        best = rci[0] if rci is not None else ratio
-    if best <= SIMILAR_RATIO:
-        return "≈ reference"
-    if ratio < 3:
-        return "close"
-    if ratio < 10:
-        return "off"
-    return "far off"
-
-
-_VERDICT_COLORS = {"≈ reference": "#2ca02c", "close": "#bcbd22", "off": "#ff7f0e", "far off": "#d62728",
-                   "n/a": "#999999"}
+    """Deprecated: use :func:`cosmobench.presentation.verdict` on the metric's dict."""
+    warnings.warn("cosmobench.report.verdict is deprecated; use cosmobench.presentation.verdict(metric)",
+                  DeprecationWarning, stacklevel=2)
+    extra = {"ratio_ci": list(rci)} if rci is not None else {}
+    return presentation.verdict({"ratio": ratio, "higher_is_better": higher_is_better, "extra": extra})
 
 
 def _metric_rows(result: dict) -> list[dict]:
@@ -569,7 +532,8 @@ def _metric_rows(result: dict) -> list[dict]:
         rci = ratio_ci(m)
         rows.append({"name": name, "distance": str(m.get("distance", "")), "version": str(m.get("version", "")),
                      "value": f("value"), "floor": f("floor"), "ratio": f("ratio"), "ci": ci, "rci": rci,
-                     "higher_is_better": hib, "verdict": verdict(f("ratio"), rci, hib)})
+                     "higher_is_better": hib, "verdict": presentation.verdict(m, name),
+                     "color": presentation.verdict_color(m)})
     return rows
 
 
@@ -582,7 +546,7 @@ def _fig_xfloor(result: dict):
     ax = fig.subplots()
     y = np.arange(len(rows))
     ratios = np.array([r["ratio"] for r in rows])
-    colors = [_VERDICT_COLORS[r["verdict"]] for r in rows]
+    colors = [r["color"] for r in rows]
     ax.barh(y, ratios - 1.0, left=1.0, color=colors, height=0.6)  # bars grow from the floor (×1)
     right_end = ratios.copy()
     for i, r in enumerate(rows):
@@ -591,7 +555,7 @@ def _fig_xfloor(result: dict):
             if lo > 0 and hi > 0:
                 ax.plot([lo, hi], [i, i], color="k", lw=1.2, marker="|", ms=8)
                 right_end[i] = max(right_end[i], hi)
-        ax.text(max(right_end[i], 1.0) * 1.08, i, f"{format_ratio(r['ratio'])} {r['verdict']}", va="center", fontsize=8)
+        ax.text(max(right_end[i], 1.0) * 1.08, i, f"{fmt_ratio(r['ratio'])} {r['verdict']}", va="center", fontsize=8)
     ax.axvline(1.0, color="k", lw=1.2, ls="--", label="×1 = fresh reference draw (noise floor)")
     ax.set_yticks(y, [r["name"] + (" (↑ better)" if r["higher_is_better"] else "") for r in rows])
     ax.set_xscale("log")
@@ -608,7 +572,7 @@ def _fig_xfloor(result: dict):
     comp = (result.get("composite") or {}).get("value")
     title = "Distance to the reference in units of its noise floor"
     if isinstance(comp, (int, float)):
-        ax.axvline(comp, color="0.3", lw=1, ls=":", label=f"composite {format_ratio(comp)}")
+        ax.axvline(comp, color="0.3", lw=1, ls=":", label=f"composite {fmt_ratio(comp)}")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.25, axis="x", which="both")
@@ -659,10 +623,6 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
-def _g(x: float, fmt: str = ".4g") -> str:
-    return "—" if x is None or not np.isfinite(x) else format(x, fmt)
-
-
 def _dl(items: list[tuple[str, Any]]) -> str:
     out = ["<dl>"]
     for k, v in items:
@@ -682,18 +642,18 @@ def _html(result: dict, result_path: Path, images: list[tuple[str, str, str, byt
     table = ["<table><tr><th class=l>metric</th><th class=l>distance</th><th>value</th><th>CI (value)</th>"
              "<th>floor</th><th>×floor</th><th>CI (×floor)</th><th class=l>verdict</th></tr>"]
     for r in rows:
-        ci = "—" if r["ci"] is None else f"[{_g(float(r['ci'][0]))}, {_g(float(r['ci'][1]))}]"
-        rci = "—" if r["rci"] is None else f"[{_g(r['rci'][0], '.3g')}, {_g(r['rci'][1], '.3g')}]"
+        ci = fmt_interval(*(r["ci"] or (None, None)))
+        rci = fmt_interval(*(r["rci"] or (None, None)), fmt=fmt_ratio)
         hib = " (higher is better)" if r["higher_is_better"] else ""
-        color = _VERDICT_COLORS[r["verdict"]]
+        color = r["color"]
         table.append(
             f"<tr><td class=l>{_e(r['name'])} <span class=muted>v{_e(r['version'])}</span></td>"
-            f"<td class=l>{_e(r['distance'])}{_e(hib)}</td><td>{_g(r['value'])}</td><td>{ci}</td><td>{_g(r['floor'])}</td>"
-            f"<td><b>{'—' if not np.isfinite(r['ratio']) else '×' + format(r['ratio'], '.3g')}</b></td><td>{rci}</td>"
+            f"<td class=l>{_e(r['distance'])}{_e(hib)}</td><td>{fmt_number(r['value'])}</td><td>{ci}</td>"
+            f"<td>{fmt_number(r['floor'])}</td><td><b>{fmt_ratio(r['ratio'])}</b></td><td>{rci}</td>"
             f"<td class=l><span class=verdict style='background:{color}'>{_e(r['verdict'])}</span></td></tr>"
         )
     table.append("</table>")
-    comp_txt = f"×{comp:.3g}" if isinstance(comp, (int, float)) else "—"
+    comp_txt = fmt_ratio(comp)
     comp_def = (result.get("composite") or {}).get("definition", "geometric mean of the ×floor ratios")
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
@@ -707,9 +667,7 @@ def _html(result: dict, result_path: Path, images: list[tuple[str, str, str, byt
         "<h2>Metrics</h2>",
         "<p class=muted>value: distance between model and reference summaries · floor: the same distance for a fresh "
         "reference draw of the same size · ×floor = value / floor · CI: bootstrap interval over the model maps · "
-        f"verdict: ≈ reference when the ×floor interval reaches ×{SIMILAR_RATIO:g} (the model cannot be told from "
-        "another draw of real maps at this n), close below ×3, off below ×10, far off beyond; higher-is-better "
-        "scores (memorisation) are mirrored.</p>",
+        f"verdict: {_e(presentation.VERDICT_RULE)}</p>",
         "\n".join(table),
     ]
     captions = {k: (t, c) for k, t, c in _FIGURES}

@@ -30,6 +30,10 @@ from cosmobench._version import __version__
 from cosmobench.compare.score import COMPOSITE_DEFINITION
 from cosmobench.data.track import Track
 from cosmobench.errors import CosmobenchError
+# Formatting and the verdict live in presentation; the old names stay importable from here.
+from cosmobench.presentation import SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, ratio_ci, verdict
+
+format_ratio = fmt_ratio
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -46,9 +50,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 MODEL_KINDS = ("file", "samples", "checkpoint", "registered", "module", "object")
-#: Ratio (to the noise floor) under which a metric reads as "≈ reference" on a score card: within
-#: bootstrap noise a model this close cannot be told apart from another draw of real maps at this n.
-SIMILAR_RATIO = 1.5
 
 _TOP_KEYS = {
     "schema_version": int,
@@ -214,7 +215,7 @@ class Result:
 
         rows = []
         for name, m in self.to_dict()["metrics"].items():
-            lo, hi = _ratio_ci(m)
+            lo, hi = ratio_ci(m) or (None, None)
             rows.append(
                 {
                     "metric": name,
@@ -274,44 +275,6 @@ class Result:
 # ------------------------------------------------------------------------------------------ score card
 
 
-def _ratio_ci(m: dict) -> "tuple[float | None, float | None]":
-    """CI of the ratio: ``extra["ratio_ci"]`` when the scorer gave it, else the value's CI scaled by ratio / value."""
-    given = (m.get("extra") or {}).get("ratio_ci")
-    if isinstance(given, (list, tuple)) and len(given) == 2 and None not in given:
-        return float(given[0]), float(given[1])
-    value, ratio = m.get("value"), m.get("ratio")
-    lo, hi = (m.get("ci") or [None, None])[:2]
-    if not value or ratio is None or lo is None or hi is None:
-        return None, None
-    scale = ratio / value  # 1/floor for distances; 1 for scores whose ratio is the value itself
-    return lo * scale, hi * scale
-
-
-def verdict(m: dict, name: str = "") -> str:
-    """One phrase for a score card.
-
-    Lower-is-better metrics read ``"≈ reference"`` when the ratio's CI reaches down to
-    :data:`SIMILAR_RATIO` (the model cannot be told from a fresh reference draw at this n), else
-    ``"×N worse"``. Higher-is-better scores (memorisation: 1 = like unseen real maps) mirror that.
-    """
-    ratio = m.get("ratio")
-    if ratio is None:
-        return "n/a"
-    lo, hi = _ratio_ci(m)
-    if m.get("higher_is_better"):
-        best = hi if hi is not None else ratio
-        if best >= 1.0 / SIMILAR_RATIO:
-            return "no copying" if name == "memorisation" else "≈ reference"
-        factor = 1.0 / max(ratio, 1e-12)
-        return f"copies training maps (×{factor:.3g} closer)" if name == "memorisation" else f"×{factor:.3g} worse"
-    best = lo if lo is not None else ratio
-    return "≈ reference" if best <= SIMILAR_RATIO else f"×{ratio:.3g} worse"
-
-
-def _fmt(x: "float | None") -> str:
-    return "—" if x is None else f"{x:.4g}"
-
-
 def scorecard(d: dict) -> str:
     """Score card of a result dictionary (see :meth:`Result.scorecard`)."""
     model, ref = d["model"], d["reference"]
@@ -323,16 +286,17 @@ def scorecard(d: dict) -> str:
     ]
     rows = [("metric", "value", "floor", "×floor [95% CI]", "verdict")]
     for name, m in d["metrics"].items():
-        lo, hi = _ratio_ci(m)
-        ci = f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None else ""
-        rows.append((name, _fmt(m["value"]), _fmt(m["floor"]), f"{_fmt(m['ratio'])}{ci}", verdict(m, name)))
+        rci = ratio_ci(m)
+        ci = f" {fmt_interval(*rci, fmt=fmt_ratio)}" if rci is not None else ""
+        rows.append((name, fmt_number(m["value"]), fmt_number(m["floor"]), f"{fmt_ratio(m['ratio'])}{ci}",
+                     verdict(m, name)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     comp = (d.get("composite") or {}).get("value")
     wt = d.get("wall_time") or {}
     tail = [
-        f"composite (geometric mean of ×floor, 1 = indistinguishable): {_fmt(comp)}",
+        f"composite (geometric mean of ×floor, 1 = indistinguishable): {fmt_ratio(comp)}",
         "wall time: " + ", ".join(f"{k} {v:.1f}s" for k, v in wt.items() if isinstance(v, (int, float))),
     ]
     return "\n".join(head + [""] + lines + [""] + tail)
@@ -345,19 +309,6 @@ def _safe(s: Any) -> str:
     """File-name-safe: letters, digits, '.', '-', '_' only; never empty, never hidden."""
     out = re.sub(r"[^A-Za-z0-9._-]+", "-", str(s)).strip("-.")
     return out or "unnamed"
-
-
-def format_ratio(x: float) -> str:
-    """A ×floor ratio for people: ``×1.16``, ``×23.8``, ``×5245``, ``×1.50e+05``; ``—`` when not finite."""
-    if x is None or not np.isfinite(x):
-        return "—"
-    if x < 10:
-        return f"×{x:.2f}"
-    if x < 100:
-        return f"×{x:.1f}"
-    if x < 1e5:
-        return f"×{x:.0f}"
-    return f"×{x:.2e}"
 
 
 def result_filename(result: dict) -> str:

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cosmobench import presentation
 from cosmobench.errors import CosmobenchError
-from cosmobench.report import make_report, ratio_ci, verdict
+from cosmobench.report import make_report
 
 DEMO = Path(__file__).parent / "fixtures" / "results_demo"
 STEM = "demo-gan_quijote-z0_demo-sim_n1024_s0"
@@ -111,18 +112,12 @@ def test_bad_result_file(tmp_path):
         make_report(p)
 
 
-def test_verdict_and_ratio_ci():
-    assert verdict(1.05) == "≈ reference"
-    assert verdict(3.0, (1.2, 4.0)) == "≈ reference"
-    assert verdict(2.0, (1.7, 2.5)) == "close"
-    assert verdict(5.0) == "off"
-    assert verdict(50.0) == "far off"
-    assert verdict(float("nan")) == verdict(None) == "n/a"
-    assert verdict(0.2, (0.1, 0.3), higher_is_better=True) == "off"
-    assert verdict(0.6, (0.5, 0.8), higher_is_better=True) == "≈ reference"
-    assert ratio_ci({"value": 2.0, "ratio": 4.0, "ci": [1.0, 3.0]}) == (2.0, 6.0)
-    assert ratio_ci({"value": 2.0, "ratio": 4.0, "ci": [1.0, 3.0], "extra": {"ratio_ci": [3, 5]}}) == (3.0, 5.0)
-    assert ratio_ci({"value": 0.0, "ratio": 4.0, "ci": [1.0, 3.0]}) is None
+def test_old_verdict_import_path_warns_and_delegates():
+    from cosmobench import report
+
+    with pytest.warns(DeprecationWarning, match="presentation"):
+        assert report.verdict(2.0, (1.7, 2.5)) == "close"
+    assert report.ratio_ci is presentation.ratio_ci and report.SIMILAR_RATIO == presentation.SIMILAR_RATIO
 
 
 def test_layout_of_real_coords():

@@ -130,7 +130,7 @@ def test_older_versions_are_upgraded(monkeypatch, tmp_path):
 def test_scorecard_and_frame():
     r = _result(value=20.0)
     card = r.scorecard()
-    assert "power" in card and "×20 worse" in card and "≈ reference" in card and "no copying" in card
+    assert "power" in card and "×20.0 [×18.0, ×22.0]  far off" in card and "≈ reference" in card and "no copying" in card
     frame = r.to_frame()
     assert list(frame["metric"]) == ["power", "pdf", "memorisation"]
     assert frame.loc[frame.metric == "pdf", "verdict"].item() == "≈ reference"
