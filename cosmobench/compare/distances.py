@@ -24,6 +24,9 @@ abs_mean   ``mean_j |x̄_j − ȳ_j|`` (for the 1-column ``mean`` statistic: ``|
 diversity  ``|log(spread(X) / spread(Y))|`` with spread the mean pairwise Euclidean distance of
            at most 1,000 rows (fixed seed, canonical row order) —
            :func:`cosmobench.stats.diversity.pairwise_spread`. A collapsed set gives a large value.
+pair_      ``|ρ̄(X) − ρ̄(Y)|``, ρ̄ the mean correlation between distinct rows (each centred) of at most
+correla-   1,000 rows: one template repeated at different brightnesses gives ρ̄ ≈ 1. Its floor is at
+tion       least ``|ρ̄(Y)|`` (what independent maps get).
 ========== =====================================================================================
 
 Constant columns
@@ -33,50 +36,43 @@ standardised by a variance floor, ``1e-6 × max(|ȳ_j|, median std of the other 
 when both are 0). Where X agrees with Y there they contribute nothing; where X differs the distance
 becomes very large but stays finite, since the reference says such a value never happens.
 
+Adding a distance
+-----------------
+Write ``_prep_<name>(Y) -> Prepared`` (the reference fixed once; ``Prepared.value(X) -> (value,
+details)``, optionally a fast ``bootstrap``) and add one :class:`Distance` entry to :data:`DISTANCES`
+with its description and, when a fresh draw of the reference cannot reach the value the
+distance gives an independent generator, a ``floor_rule``. Nothing else names distances.
+
 Besides :data:`DISTANCES` and :func:`distance`, :func:`prepare_distance` fixes the reference once
-and returns a function of X alone, which is what the bootstrap and the noise floor use.
+and returns a :class:`PreparedDistance` of X alone, which is what the bootstrap and the noise floor use.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import math
 
 import numpy as np
 
+from cosmobench.compare._spec import Distance, Prepared, PreparedDistance, _as_summaries
 from cosmobench.errors import CosmobenchError
-from cosmobench.stats._validate import check_rows
 
-__all__ = ["DISTANCES", "distance", "prepare_distance", "distance_details", "DISTANCE_DESCRIPTIONS"]
+__all__ = [
+    "DISTANCES",
+    "Distance",
+    "Prepared",
+    "PreparedDistance",
+    "get_distance",
+    "distance",
+    "prepare_distance",
+    "distance_details",
+    "DISTANCE_DESCRIPTIONS",
+]
 
 #: Relative size of the variance floor of constant columns (see the module docstring).
 CONSTANT_COLUMN_FLOOR = 1e-6
 #: Rows of the pairwise-spread subset of the "diversity" distance, and its seed.
 DIVERSITY_MAX_ROWS = 1000
 DIVERSITY_SEED = 0
-
-# A prepared distance: X -> (value, details).
-_Prepared = Callable[[np.ndarray], "tuple[float, dict]"]
-
-
-def _as_summaries(a, name: str) -> np.ndarray:
-    return check_rows(a, f"{name} summaries")
-
-
-def _check_pair(name: str, X, Y, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    X = _as_summaries(X, "model")
-    Y = _as_summaries(Y, "reference")
-    if X.shape[1] != Y.shape[1]:
-        raise CosmobenchError(
-            f"model summaries have {X.shape[1]} columns but reference summaries have {Y.shape[1]}; "
-            "compare summaries of the same statistic with the same settings"
-        )
-    for arr, who in ((X, "model"), (Y, "reference")):
-        if arr.shape[0] < min_rows:
-            raise CosmobenchError(
-                f"the {name!r} distance needs at least {min_rows} {who} rows, got {arr.shape[0]}: pass more maps"
-            )
-    return X, Y
-
 
 def _column_scale(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Y's column std with the variance floor of constant columns, and the mask of live (non-constant) columns."""
@@ -105,7 +101,7 @@ def _ledoit_wolf(Z: np.ndarray) -> tuple[np.ndarray, float]:
     return shrunk * (m / (m - 1.0)), lam
 
 
-def _prep_chi2(Y: np.ndarray) -> _Prepared:
+def _prep_chi2(Y: np.ndarray) -> Prepared:
     m, d = Y.shape
     ybar = Y.mean(axis=0)
     scale, live = _column_scale(Y)
@@ -131,7 +127,7 @@ def _prep_chi2(Y: np.ndarray) -> _Prepared:
             "constant_columns": n_const,
         }
 
-    return f
+    return Prepared(f)
 
 
 def _mean_cov(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +141,7 @@ def _psd_sqrt(S: np.ndarray) -> np.ndarray:
     return (V * np.sqrt(np.maximum(w, 0.0))) @ V.T
 
 
-def _prep_frechet(Y: np.ndarray) -> _Prepared:
+def _prep_frechet(Y: np.ndarray) -> Prepared:
     d = Y.shape[1]
     scale, _ = _column_scale(Y)
     ybar = Y.mean(axis=0)
@@ -163,7 +159,7 @@ def _prep_frechet(Y: np.ndarray) -> _Prepared:
         cov_term = max(float(np.trace(S_x)) + tr_y - 2.0 * cross, 0.0)
         return (mean_term + cov_term) / d, {"mean_term": mean_term / d, "cov_term": cov_term / d}
 
-    return f
+    return Prepared(f)
 
 
 def _unit_hist(h: np.ndarray, who: str) -> np.ndarray:
@@ -175,17 +171,17 @@ def _unit_hist(h: np.ndarray, who: str) -> np.ndarray:
     return h / s
 
 
-def _prep_hist_w1(Y: np.ndarray) -> _Prepared:
+def _prep_hist_w1(Y: np.ndarray) -> Prepared:
     cq = np.cumsum(_unit_hist(Y.mean(axis=0), "reference"))
 
     def f(X: np.ndarray) -> tuple[float, dict]:
         cp = np.cumsum(_unit_hist(X.mean(axis=0), "model"))
         return float(np.abs(cp - cq).sum()), {"units": "bins"}
 
-    return f
+    return Prepared(f)
 
 
-def _prep_abs_mean(Y: np.ndarray) -> _Prepared:
+def _prep_abs_mean(Y: np.ndarray) -> Prepared:
     ybar = Y.mean(axis=0)
     ystd = Y.std(axis=0, ddof=1)
 
@@ -197,10 +193,19 @@ def _prep_abs_mean(Y: np.ndarray) -> _Prepared:
         rel_out = float(rel[0]) if rel.size == 1 else rel.tolist()
         return float(np.abs(diff).mean()), {"signed": signed, "signed_over_ref_std": rel_out}
 
-    return f
+    return Prepared(f)
 
 
-def _prep_diversity(Y: np.ndarray) -> _Prepared:
+def _abs_mean_floor(floor: float, X: np.ndarray, Y: np.ndarray, details: dict) -> "tuple[float, dict]":
+    # The tiles of one periodic box average to exactly the box mean (δ̄ = 0), so a floor drawn from
+    # whole held-out boxes is ~0 and any generator of independent tiles would look infinitely far.
+    # A fresh draw of n independent tiles misses the reference mean by E|N(0, s²(1/n + 1/m))|.
+    n, m = X.shape[0], Y.shape[0]
+    analytic = math.sqrt(2.0 / math.pi * (1.0 / n + 1.0 / m)) * float(np.mean(Y.std(axis=0, ddof=1)))
+    return max(floor, analytic), {"floor_empirical": floor, "floor_independent_draws": analytic}
+
+
+def _prep_diversity(Y: np.ndarray) -> Prepared:
     from cosmobench.stats.diversity import _distance_matrix, _spread_rows, pairwise_spread
 
     sy = pairwise_spread(Y, max_rows=DIVERSITY_MAX_ROWS, seed=DIVERSITY_SEED)
@@ -229,8 +234,7 @@ def _prep_diversity(Y: np.ndarray) -> _Prepared:
             out[b] = value(float(w @ D @ w) / (N * (N - 1)))
         return out
 
-    f.bootstrap = bootstrap  # type: ignore[attr-defined]
-    return f
+    return Prepared(f, bootstrap)
 
 
 def _unit_rows(A: np.ndarray) -> np.ndarray:
@@ -258,7 +262,7 @@ def _mean_pair_correlation(A: np.ndarray) -> float:
     return float((total @ total - self_terms) / (n * (n - 1)))
 
 
-def _prep_pair_correlation(Y: np.ndarray) -> _Prepared:
+def _prep_pair_correlation(Y: np.ndarray) -> Prepared:
     ry = _mean_pair_correlation(Y)
 
     def f(X: np.ndarray) -> tuple[float, dict]:
@@ -280,35 +284,56 @@ def _prep_pair_correlation(Y: np.ndarray) -> _Prepared:
             out[b] = abs((w @ C @ w - (w * w * diag).sum()) / den - ry) if den > 0 else 0.0
         return out
 
-    f.bootstrap = bootstrap  # type: ignore[attr-defined]
-    return f
+    return Prepared(f, bootstrap)
 
 
-_PREPARERS: dict[str, Callable[[np.ndarray], _Prepared]] = {
-    "pair_correlation": _prep_pair_correlation,
-    "chi2": _prep_chi2,
-    "frechet": _prep_frechet,
-    "hist_w1": _prep_hist_w1,
-    "abs_mean": _prep_abs_mean,
-    "diversity": _prep_diversity,
+def _pair_correlation_floor(floor: float, X: np.ndarray, Y: np.ndarray, details: dict) -> "tuple[float, dict]":
+    # Tiles cut from the same slabs correlate a little, and held-out reference tiles share that with the
+    # comparison set; a generator of independent maps (ρ̄ ≈ 0) is a fresh draw too, at distance |ρ̄_ref|.
+    independent = abs(float(details.get("pair_correlation_ref", 0.0)))
+    return max(floor, independent), {"floor_empirical": floor, "floor_independent_draws": independent}
+
+
+def _spec(name, description, prepare, floor_rule=None) -> Distance:
+    return Distance(name=name, description=description, prepare=prepare, floor_rule=floor_rule)
+
+
+#: Distance name → :class:`Distance` (callable as ``f(X (n, d), Y (m, d)) -> float``, ≥ 0, lower is better).
+DISTANCES: dict[str, Distance] = {
+    d.name: d
+    for d in (
+        _spec("pair_correlation",
+              "|difference| of the mean correlation between distinct maps' features (mode collapse)",
+              _prep_pair_correlation, _pair_correlation_floor),
+        _spec("chi2", "squared Mahalanobis distance of the means per dimension (shrunk reference correlation)",
+              _prep_chi2),
+        _spec("frechet", "Frechet distance of Gaussian fits, standardised by the reference std, per dimension",
+              _prep_frechet),
+        _spec("hist_w1", "Wasserstein-1 between the mean histograms, in bins", _prep_hist_w1),
+        _spec("abs_mean", "absolute difference of the means", _prep_abs_mean, _abs_mean_floor),
+        _spec("diversity", "|log| of the ratio of mean pairwise distances (model / reference)", _prep_diversity),
+    )
 }
 
-#: One line per distance, for score cards.
-DISTANCE_DESCRIPTIONS: dict[str, str] = {
-    "chi2": "squared Mahalanobis distance of the means per dimension (shrunk reference correlation)",
-    "frechet": "Frechet distance of Gaussian fits, standardised by the reference std, per dimension",
-    "hist_w1": "Wasserstein-1 between the mean histograms, in bins",
-    "abs_mean": "absolute difference of the means",
-    "diversity": "|log| of the ratio of mean pairwise distances (model / reference)",
-    "pair_correlation": "|difference| of the mean correlation between distinct maps' features (mode collapse)",
-}
+#: One line per distance, for score cards (derived from :data:`DISTANCES`).
+DISTANCE_DESCRIPTIONS: dict[str, str] = {name: d.description for name, d in DISTANCES.items()}
 
 
-def _unknown(name: str) -> CosmobenchError:
-    return CosmobenchError(f"unknown distance {name!r}; use one of: {', '.join(sorted(_PREPARERS))}")
+def get_distance(name: str) -> Distance:
+    """The :class:`Distance` called ``name``.
+
+    Raises
+    ------
+    CosmobenchError
+        For an unknown name, listing the known ones.
+    """
+    try:
+        return DISTANCES[name]
+    except (KeyError, TypeError):
+        raise CosmobenchError(f"unknown distance {name!r}; use one of: {', '.join(sorted(DISTANCES))}") from None
 
 
-def prepare_distance(name: str, Y) -> Callable[[np.ndarray], "tuple[float, dict]"]:
+def prepare_distance(name: str, Y) -> PreparedDistance:
     """Fix the reference of a distance once; return ``f(X) -> (value, details)``.
 
     Parameters
@@ -320,52 +345,21 @@ def prepare_distance(name: str, Y) -> Callable[[np.ndarray], "tuple[float, dict]
 
     Returns
     -------
-    callable
+    PreparedDistance
         ``f(X)`` validates ``X`` against ``Y`` and returns the distance and a JSON-friendly dict of
-        details (e.g. ``chi2_per_dof``, the signed mean difference, the two spreads).
+        details (e.g. ``chi2_per_dof``, the signed mean difference, the two spreads);
+        ``f.bootstrap(X, rng, n_boot)`` the bootstrap values; ``f.spec`` the :class:`Distance`.
 
     Raises
     ------
     CosmobenchError
         Unknown name, malformed summaries, or fewer than 2 reference rows.
     """
-    if name not in _PREPARERS:
-        raise _unknown(name)
+    spec = get_distance(name)
     Y = _as_summaries(Y, "reference")
     if Y.shape[0] < 2:
         raise CosmobenchError(f"the {name!r} distance needs at least 2 reference rows, got {Y.shape[0]}: pass more maps")
-    inner = _PREPARERS[name](Y)
-
-    d = Y.shape[1]
-
-    def check(X) -> np.ndarray:
-        Xc = _as_summaries(X, "model")
-        if Xc.shape[1] != d:
-            raise CosmobenchError(
-                f"model summaries have {Xc.shape[1]} columns but reference summaries have {d}; "
-                "compare summaries of the same statistic with the same settings"
-            )
-        if Xc.shape[0] < 2:
-            raise CosmobenchError(f"the {name!r} distance needs at least 2 model rows, got {Xc.shape[0]}: pass more maps")
-        return Xc
-
-    def f(X) -> tuple[float, dict]:
-        return inner(check(X))
-
-    if hasattr(inner, "bootstrap"):
-        # Fast bootstrap of the model rows, (X, rng, n_boot) -> values, for distances that have one.
-        f.bootstrap = lambda X, rng, n_boot: inner.bootstrap(check(X), rng, n_boot)  # type: ignore[attr-defined]
-    f.reference_rows = Y.shape[0]  # type: ignore[attr-defined]
-    return f
-
-
-def _public(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    def fn(X, Y) -> float:
-        return distance(name, X, Y)
-
-    fn.__name__ = name
-    fn.__doc__ = f"{DISTANCE_DESCRIPTIONS[name]}; see :mod:`cosmobench.compare.distances`."
-    return fn
+    return PreparedDistance(spec, Y)
 
 
 def distance(name: str, X, Y) -> float:
@@ -374,7 +368,8 @@ def distance(name: str, X, Y) -> float:
     Parameters
     ----------
     name : str
-        One of ``"chi2"``, ``"frechet"``, ``"hist_w1"``, ``"abs_mean"``, ``"diversity"``.
+        A key of :data:`DISTANCES` (``"chi2"``, ``"frechet"``, ``"hist_w1"``, ``"abs_mean"``,
+        ``"diversity"``, ``"pair_correlation"``).
     X, Y : array_like
         Summaries with the same number of columns and at least 2 rows each; a 1-D array is one column.
 
@@ -388,19 +383,9 @@ def distance(name: str, X, Y) -> float:
     CosmobenchError
         Unknown name, mismatched columns, too few rows, NaN/Inf.
     """
-    if name not in _PREPARERS:
-        raise _unknown(name)
-    X, Y = _check_pair(name, X, Y)
-    return _PREPARERS[name](Y)(X)[0]
+    return get_distance(name)(X, Y)
 
 
 def distance_details(name: str, X, Y) -> dict:
     """The details dict of :func:`prepare_distance` for one pair (e.g. ``chi2_per_dof``, signed mean)."""
-    if name not in _PREPARERS:
-        raise _unknown(name)
-    X, Y = _check_pair(name, X, Y)
-    return _PREPARERS[name](Y)(X)[1]
-
-
-#: Distance name → ``f(X (n, d), Y (m, d)) -> float`` (≥ 0, lower is better).
-DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {name: _public(name) for name in _PREPARERS}
+    return get_distance(name).value_and_details(X, Y)[1]

@@ -1,0 +1,147 @@
+"""The shape of a distance: :class:`Distance` (prepare, bootstrap, floor rule, description) and the
+:class:`PreparedDistance` that the scores use. The distances themselves are in
+:mod:`cosmobench.compare.distances`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from cosmobench.errors import CosmobenchError
+from cosmobench.stats._validate import check_rows
+
+__all__ = ["Distance", "Prepared", "PreparedDistance"]
+
+# X -> (value, details); (X, rng, n_boot) -> values; (empirical floor, X, Y, details) -> (floor, extra).
+_Value = Callable[[np.ndarray], "tuple[float, dict]"]
+_Bootstrap = Callable[[np.ndarray, np.random.Generator, int], np.ndarray]
+_FloorRule = Callable[[float, np.ndarray, np.ndarray, dict], "tuple[float, dict]"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a distance's ``prepare(Y)`` returns: the reference is fixed, X varies.
+
+    Attributes
+    ----------
+    value : callable
+        ``value(X) -> (distance, details)`` on validated model rows.
+    bootstrap : callable, optional
+        ``bootstrap(X, rng, n_boot) -> (n_boot,) values``, a faster estimator of the row-resampling
+        bootstrap; ``None`` resamples the rows and calls ``value`` (see :meth:`PreparedDistance.bootstrap`).
+    """
+
+    value: _Value
+    bootstrap: "Optional[_Bootstrap]" = None
+
+
+def _as_summaries(a, name: str) -> np.ndarray:
+    return check_rows(a, f"{name} summaries")
+
+
+def _check_pair(name: str, X, Y, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    X = _as_summaries(X, "model")
+    Y = _as_summaries(Y, "reference")
+    if X.shape[1] != Y.shape[1]:
+        raise CosmobenchError(
+            f"model summaries have {X.shape[1]} columns but reference summaries have {Y.shape[1]}; "
+            "compare summaries of the same statistic with the same settings"
+        )
+    for arr, who in ((X, "model"), (Y, "reference")):
+        if arr.shape[0] < min_rows:
+            raise CosmobenchError(
+                f"the {name!r} distance needs at least {min_rows} {who} rows, got {arr.shape[0]}: pass more maps"
+            )
+    return X, Y
+
+
+@dataclass(frozen=True)
+class Distance:
+    """One distance between sets of summaries: how to fix the reference, bootstrap it, floor it, describe it.
+
+    Calling it, ``spec(X, Y) -> float``, validates both sets and returns the distance.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`DISTANCES` and the ``distance`` of a :class:`~cosmobench.stats.base.Statistic`.
+    description : str
+        One line for score cards.
+    prepare : callable
+        ``prepare(Y) -> Prepared`` on validated reference rows (at least 2).
+    floor_rule : callable, optional
+        ``floor_rule(empirical_floor, X, Y, details) -> (floor, extra)`` for distances whose fresh
+        draws of held-out reference maps miss what an independent generator gets; ``extra`` goes
+        into the score's details. ``None``: the empirical floor stands.
+    """
+
+    name: str
+    description: str
+    prepare: Callable[[np.ndarray], Prepared]
+    floor_rule: "Optional[_FloorRule]" = None
+
+    def __call__(self, X, Y) -> float:
+        return self.value_and_details(X, Y)[0]
+
+    def value_and_details(self, X, Y) -> "tuple[float, dict]":
+        """``(value, details)`` of model summaries ``X`` against reference summaries ``Y`` (both validated here)."""
+        X, Y = _check_pair(self.name, X, Y)
+        return self.prepare(Y).value(X)
+
+    def floor(self, empirical: float, X: np.ndarray, Y: np.ndarray, details: dict) -> "tuple[float, dict]":
+        """The noise floor from the empirical one (median of fresh draws) and the extra details it adds."""
+        if self.floor_rule is None:
+            return float(empirical), {}
+        return self.floor_rule(float(empirical), X, Y, details)
+
+
+class PreparedDistance:
+    """A distance with its reference fixed: ``f(X) -> (value, details)``, ``f.bootstrap(X, rng, n_boot)``.
+
+    Attributes
+    ----------
+    spec : Distance
+        The distance.
+    reference_rows : int
+        Rows of the reference it was prepared with.
+    """
+
+    def __init__(self, spec: Distance, Y: np.ndarray) -> None:
+        self.spec = spec
+        self.reference_rows = Y.shape[0]
+        self._d = Y.shape[1]
+        self._inner = spec.prepare(Y)
+
+    def _check(self, X) -> np.ndarray:
+        Xc = _as_summaries(X, "model")
+        if Xc.shape[1] != self._d:
+            raise CosmobenchError(
+                f"model summaries have {Xc.shape[1]} columns but reference summaries have {self._d}; "
+                "compare summaries of the same statistic with the same settings"
+            )
+        if Xc.shape[0] < 2:
+            raise CosmobenchError(
+                f"the {self.spec.name!r} distance needs at least 2 model rows, got {Xc.shape[0]}: pass more maps"
+            )
+        return Xc
+
+    def __call__(self, X) -> "tuple[float, dict]":
+        return self._inner.value(self._check(X))
+
+    def bootstrap(self, X, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+        """``n_boot`` values of the distance on resamples (with replacement) of the model rows.
+
+        Distances with a fast estimator use it; the others draw ``sort(rng.integers(0, n, n))`` per
+        resample and recompute the value, the draws of :func:`cosmobench.compare.score.score_statistic`.
+        """
+        X = self._check(X)
+        if self._inner.bootstrap is not None:
+            return self._inner.bootstrap(X, rng, int(n_boot))
+        n = X.shape[0]
+        out = np.empty(int(n_boot))
+        for b in range(int(n_boot)):
+            out[b] = self._inner.value(X[np.sort(rng.integers(0, n, size=n))])[0]
+        return out

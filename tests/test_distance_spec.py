@@ -1,0 +1,74 @@
+"""The Distance spec objects: one registry, the generic bootstrap, the floor rules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cosmobench.compare.distances import (
+    DISTANCE_DESCRIPTIONS,
+    DISTANCES,
+    Distance,
+    PreparedDistance,
+    distance,
+    get_distance,
+    prepare_distance,
+)
+from cosmobench.compare.score import score_statistic
+from cosmobench.errors import CosmobenchError
+
+
+def _rows(seed, n, d=4):
+    return np.random.default_rng(seed).random((n, d)) + 0.1
+
+
+def test_registry_is_the_one_list_of_distances():
+    X, Y = _rows(0, 40), _rows(1, 50)
+    assert set(DISTANCE_DESCRIPTIONS) == set(DISTANCES)
+    for name, spec in DISTANCES.items():
+        assert isinstance(spec, Distance) and spec.name == name and spec.description
+        assert spec(X, Y) == distance(name, X, Y)
+        assert get_distance(name) is spec
+        assert isinstance(prepare_distance(name, Y), PreparedDistance)
+    with pytest.raises(CosmobenchError, match="unknown distance 'kl'; use one of"):
+        get_distance("kl")
+
+
+@pytest.mark.parametrize("name", ["chi2", "frechet", "hist_w1", "abs_mean"])
+def test_generic_bootstrap_resamples_rows_with_the_given_stream(name):
+    X, Y = _rows(2, 30), _rows(3, 60)
+    f = prepare_distance(name, Y)
+    got = f.bootstrap(X, np.random.default_rng(7), 5)
+    rng = np.random.default_rng(7)
+    want = [distance(name, X[np.sort(rng.integers(0, 30, size=30))], Y) for _ in range(5)]
+    np.testing.assert_array_equal(got, want)
+    assert f.bootstrap(X, np.random.default_rng(7), 0).shape == (0,)
+
+
+def test_floor_rules_give_the_independent_draw_floor():
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((200, 1)), rng.standard_normal((300, 1))
+    spec = get_distance("abs_mean")
+    floor, extra = spec.floor(0.0, X, Y, {})
+    analytic = math.sqrt(2.0 / math.pi * (1 / 200 + 1 / 300)) * float(Y.std(ddof=1))
+    assert floor == pytest.approx(analytic, rel=1e-12)
+    assert extra == {"floor_empirical": 0.0, "floor_independent_draws": floor}
+    assert spec.floor(10.0, X, Y, {})[0] == 10.0  # an empirical floor above it stands
+
+    pc = get_distance("pair_correlation")
+    assert pc.floor(0.01, X, Y, {"pair_correlation_ref": -0.2})[0] == pytest.approx(0.2)
+    assert get_distance("chi2").floor(0.5, X, Y, {}) == (0.5, {})
+
+
+@pytest.mark.parametrize("name", ["abs_mean", "pair_correlation", "chi2"])
+def test_score_floor_agrees_with_the_spec(name):
+    # the scores' floor is the spec's rule applied to the empirical median (whichever module applies it)
+    rng = np.random.default_rng(5)
+    d = 1 if name == "abs_mean" else 6
+    X, Y, F = (rng.standard_normal((k, d)) for k in (80, 120, 400))
+    s = score_statistic("m", name, X, Y, F, seed=1, n_boot=3, n_floor_draws=4)
+    empirical = float(np.median(s.extra["floor_draws"]))
+    want, _ = get_distance(name).floor(empirical, X, Y, s.extra["details"])
+    assert s.floor == pytest.approx(want, rel=1e-12)
