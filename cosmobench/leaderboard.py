@@ -30,6 +30,7 @@ import pandas as pd
 
 from cosmobench._io import atomic_write_text
 from cosmobench.errors import CosmobenchError
+from cosmobench.results import Result, load_result
 from cosmobench.presentation import DASH, METRIC_ORDER, METRICS, fmt_number, fmt_ratio, metric_sort_key
 
 __all__ = ["build_leaderboards", "collect_results", "leaderboard_frame", "METRIC_ORDER"]
@@ -59,63 +60,23 @@ _LEGEND = _LEGEND_HEAD + textwrap.fill(
 # reading
 
 
-def _load_result(path: Path) -> dict:
-    """Read one result with :func:`cosmobench.results.load_result` (every schema version), then check
-    the fields a leaderboard needs."""
-    from cosmobench.results import load_result
-
+def _load_result(path: Path) -> Result:
+    """Read one result with :func:`cosmobench.results.load_result` (every schema version, the one validator)."""
     try:
-        result = load_result(path)
+        return load_result(path)
     except CosmobenchError as exc:
         raise CosmobenchError(
             f"{exc} (or move it out of the results directory), then run `cosmobench leaderboard` again"
         ) from exc
     except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
-        raise _malformed(path, f"{type(exc).__name__}: {exc}") from exc
-    _check_fields(path, result)
-    return result
+        raise CosmobenchError(
+            f"{path} is not a valid cosmobench result: {type(exc).__name__}: {exc}. Leaderboards are built only "
+            "from valid result files: re-create it with `cosmobench evaluate` (or move it out of the results "
+            "directory), then run `cosmobench leaderboard` again"
+        ) from exc
 
 
-def _malformed(path: Path, why: str) -> CosmobenchError:
-    return CosmobenchError(
-        f"{path} is not a valid cosmobench result: {why}. Leaderboards are built only from valid result "
-        "files: re-create it with `cosmobench evaluate` (or move it out of the results directory), then "
-        "run `cosmobench leaderboard` again"
-    )
-
-
-def _check_fields(path: Path, r: dict) -> None:
-    """The fields a leaderboard needs, with their types; raise a CosmobenchError naming the first gap."""
-
-    def need(obj: Any, key: str, kinds: tuple, where: str) -> Any:
-        if not isinstance(obj, dict) or key not in obj:
-            raise _malformed(path, f"missing field {where}{key!r}")
-        val = obj[key]
-        if not isinstance(val, kinds) or isinstance(val, bool) and bool not in kinds:
-            raise _malformed(path, f"field {where}{key!r} has type {type(val).__name__}")
-        return val
-
-    model = need(r, "model", (dict,), "")
-    need(model, "name", (str,), "model.")
-    track = need(r, "track", (dict,), "")
-    need(track, "name", (str,), "track.")
-    ref = need(r, "reference", (dict,), "")
-    need(ref, "source", (str,), "reference.")
-    need(ref, "content_hash", (str,), "reference.")
-    need(r, "n", (int,), "")
-    need(r, "seed", (int,), "")
-    need(r, "date", (str,), "")
-    metrics = need(r, "metrics", (dict,), "")
-    if not metrics:
-        raise _malformed(path, "it has no metrics")
-    for name, m in metrics.items():
-        need(m, "value", (int, float, type(None)), f"metrics.{name}.")
-        need(m, "ratio", (int, float, type(None)), f"metrics.{name}.")
-    comp = need(r, "composite", (dict,), "")
-    need(comp, "value", (int, float, type(None)), "composite.")
-
-
-def collect_results(results_dir: "str | os.PathLike") -> list[tuple[Path, dict]]:
+def collect_results(results_dir: "str | os.PathLike") -> list[tuple[Path, Result]]:
     """Every result under ``results_dir`` (recursively), validated, as ``(path, result)`` pairs.
 
     Files named ``*.json`` count; hidden files (``.name``, e.g. unfinished atomic writes) are ignored.
@@ -150,39 +111,34 @@ def _num(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
-def _utc(path: Path, date: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(date)
-    except (ValueError, TypeError) as exc:
-        raise _malformed(path, f"its date {date!r} is not an ISO date") from exc
-    if ts is pd.NaT:
-        raise _malformed(path, f"its date {date!r} is not an ISO date")
+def _utc(date: str) -> pd.Timestamp:
+    ts = pd.Timestamp(date)  # an ISO date: the validator checked it
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _records(results: list[tuple[Path, dict]]) -> pd.DataFrame:
+def _records(results: list[tuple[Path, Result]]) -> pd.DataFrame:
     """One long-format row per (result file, metric)."""
     rows = []
     for path, r in results:
-        model, ref = r["model"], r["reference"]
+        model, ref = r.model, r.reference
         base = {
             "file": str(path),
-            "track": r["track"]["name"],
+            "track": r.track.name,
             "model": model["name"],
             "checkpoint": (model.get("checkpoint_sha256") or "")[:_HASH_CHARS],
             # how a trained model was made (a generator's info["trained"]), e.g. "9917 steps, 360 s on NVIDIA H200"
             "trained": str((model.get("info") or {}).get("trained") or ""),
             "source": ref["source"],
             "source_hash": ref["content_hash"],
-            "n": int(r["n"]),
-            "seed": int(r["seed"]),
-            "date": _utc(path, r["date"]),
-            "commit": (r.get("git_commit") or "")[:_COMMIT_CHARS],
-            "composite": _num(r["composite"]["value"]),
+            "n": int(r.n),
+            "seed": int(r.seed),
+            "date": _utc(r.date),
+            "commit": (r.git_commit or "")[:_COMMIT_CHARS],
+            "composite": _num(r.composite),
         }
-        for name, m in r["metrics"].items():
-            rows.append({**base, "metric": name, "version": str(m.get("version", "")),
-                         "value": _num(m["value"]), "ratio": _num(m["ratio"])})
+        for name, m in r.metrics.items():
+            rows.append({**base, "metric": name, "version": str(m.version), "value": _num(m.value),
+                         "ratio": _num(m.ratio)})
     return pd.DataFrame(rows)
 
 
@@ -315,7 +271,7 @@ def build_leaderboards(
     """
     results = collect_results(results_dir)
     long = _records(results)
-    descriptions = {r["track"]["name"]: str(r["track"].get("description", "")) for _, r in results}
+    descriptions = {r.track.name: r.track.description for _, r in results}
     out = Path(out_dir)
     written: list[Path] = []
     for track, tlong in sorted(long.groupby("track", sort=True), key=lambda kv: kv[0]):

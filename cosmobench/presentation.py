@@ -40,6 +40,10 @@ __all__ = [
     "fmt_ratio",
     "fmt_interval",
     "metric_info",
+    "COORD_LABELS",
+    "COORD_VALUE_LABELS",
+    "coord_label",
+    "coord_value_label",
     "metric_sort_key",
     "ratio_ci",
     "verdict",
@@ -150,6 +154,35 @@ def metric_sort_key(column: str) -> tuple:
     """Sort key putting metrics (or ``"name (vK)"`` columns) in :data:`METRIC_ORDER`, unknown ones after."""
     name = column.split(" (v")[0]
     return (METRIC_ORDER.index(name) if name in METRIC_ORDER else len(METRIC_ORDER), name, column)
+
+
+#: Axis label (with its unit) of each coordinate name a statistic gives in ``Statistic.coords()``.
+COORD_LABELS = {
+    "k": "k [h/Mpc]",
+    "log10(1+delta)": "log10(1+δ)",
+    "threshold": "threshold δ",
+    "k1, k2, k3": "triangle (k1, k2, k3) [h/Mpc]",
+    "index": "summary component",
+    "bin": "bin",
+}
+#: Readable name of the categorical coordinate values (minkowski ``functional``, structures ``quantity``,
+#: moments ``moment``).
+COORD_VALUE_LABELS = {
+    "V0": "V0 (area fraction)", "V1": "V1 (boundary length)", "V2": "V2 (Euler characteristic)",
+    "n": "number of structures", "log_area": "log10 mean area [px]", "largest": "largest structure",
+    "filamentarity": "filamentarity", "mass_frac": "mass fraction in structures",
+    "var": "variance of δ", "skew": "skewness of δ", "kurt": "excess kurtosis of δ",
+}
+
+
+def coord_label(name: str) -> str:
+    """Axis label of a coordinate (:data:`COORD_LABELS`), else the coordinate's own name."""
+    return COORD_LABELS.get(name, name)
+
+
+def coord_value_label(value: str) -> str:
+    """Readable name of a categorical coordinate value (:data:`COORD_VALUE_LABELS`), else the value itself."""
+    return COORD_VALUE_LABELS.get(value, value)
 
 
 # ------------------------------------------------------------------------------------------ verdict

@@ -17,7 +17,8 @@ import math
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -31,7 +32,7 @@ from cosmobench.compare.score import COMPOSITE_DEFINITION
 from cosmobench.data.track import Track
 from cosmobench.errors import CosmobenchError
 # Formatting and the verdict live in presentation; the old names stay importable from here.
-from cosmobench.presentation import SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, ratio_ci, verdict
+from cosmobench.presentation import SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, ratio_ci, verdict  # noqa: F401
 
 format_ratio = fmt_ratio
 
@@ -43,6 +44,8 @@ __all__ = [
     "result_filename",
     "maps_path",
     "load_result",
+    "read_result_dict",
+    "scorecard",
     "validate_result",
     "git_commit",
     "utc_now",
@@ -263,41 +266,79 @@ class Result:
 
     def scorecard(self) -> str:
         """A readable table: metric, value, floor, ratio to the floor with its CI, verdict."""
-        return scorecard(self.to_dict())
+        return scorecard(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, path: Any = "<result>") -> "Result":
+        """The typed result of a current-schema dictionary (validated first, see :func:`validate_result`).
+
+        Metrics become :class:`~cosmobench.compare.score.MetricScore` (keys that are fields of it), the track a
+        :class:`~cosmobench.data.track.Track`. Maps are not part of the dictionary: they stay empty (the report
+        reads the companion ``.maps.npz`` itself).
+        """
+        from cosmobench.compare.score import MetricScore
+
+        d = validate_result(d, path)
+        names = {f.name for f in fields(MetricScore)}
+        metrics = {}
+        for name, m in d["metrics"].items():
+            kw = {k: v for k, v in m.items() if k in names and k != "name"}
+            kw["ci"] = tuple(m["ci"])
+            kw["extra"] = dict(m.get("extra") or {})
+            metrics[name] = MetricScore(name=name, **kw)
+        track_names = {f.name for f in fields(Track)}
+        return cls(
+            metrics=metrics,
+            composite=_finite_or_none(d["composite"].get("value")),
+            model=dict(d["model"]),
+            reference=dict(d["reference"]),
+            track=Track(**{k: v for k, v in d["track"].items() if k in track_names}),
+            n=d["n"],
+            seed=d["seed"],
+            wall_time=dict(d["wall_time"]),
+            curves=dict(d.get("curves") or {}),
+            cosmobench_version=d["cosmobench_version"],
+            git_commit=d.get("git_commit"),
+            date=d["date"],
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        """Deprecated dictionary access (``load_result`` returned a dict before it returned a Result)."""
+        warnings.warn("indexing a Result is deprecated; read its attributes (or Result.to_dict()[key])",
+                      DeprecationWarning, stacklevel=2)
+        return self.to_dict()[key]
 
     def __repr__(self) -> str:
         return (
             f"Result(model={self.model.get('name')!r}, source={self.reference.get('source')!r}, n={self.n}, "
-            f"seed={self.seed}, composite={self.composite:.3g}, metrics={list(self.metrics)})"
+            f"seed={self.seed}, composite={fmt_number(self.composite, 3)}, metrics={list(self.metrics)})"
         )
 
 
 # ------------------------------------------------------------------------------------------ score card
 
 
-def scorecard(d: dict) -> str:
-    """Score card of a result dictionary (see :meth:`Result.scorecard`)."""
-    model, ref = d["model"], d["reference"]
+def scorecard(result: "Result | dict") -> str:
+    """Score card of a result (see :meth:`Result.scorecard`); a result dictionary is read with :meth:`Result.from_dict`."""
+    r = result if isinstance(result, Result) else Result.from_dict(result)
+    model, ref = r.model, r.reference
     head = [
-        f"cosmobench {d.get('cosmobench_version', '?')} — model {model.get('name')} ({model.get('kind')}: {model.get('spec')})",
+        f"cosmobench {r.cosmobench_version} — model {model.get('name')} ({model.get('kind')}: {model.get('spec')})",
         f"reference {ref.get('source')} [{str(ref.get('content_hash', ''))[:12]}], {ref.get('split')} split: "
         f"{ref.get('n_compare')} compare / {ref.get('n_floor')} floor maps (split by {ref.get('floor_split')}, "
-        f"summaries {ref.get('summaries')}); n={d['n']} seed={d['seed']}",
+        f"summaries {ref.get('summaries')}); n={r.n} seed={r.seed}",
     ]
     rows = [("metric", "value", "floor", "×floor [95% CI]", "verdict")]
-    for name, m in d["metrics"].items():
+    for name, m in r.metrics.items():
         rci = ratio_ci(m)
         ci = f" {fmt_interval(*rci, fmt=fmt_ratio)}" if rci is not None else ""
-        rows.append((name, fmt_number(m["value"]), fmt_number(m["floor"]), f"{fmt_ratio(m['ratio'])}{ci}",
-                     verdict(m, name)))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        rows.append((name, fmt_number(m.value), fmt_number(m.floor), f"{fmt_ratio(m.ratio)}{ci}", verdict(m, name)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    comp = (d.get("composite") or {}).get("value")
-    wt = d.get("wall_time") or {}
     tail = [
-        f"composite (geometric mean of ×floor, 1 = indistinguishable): {fmt_ratio(comp)}",
-        "wall time: " + ", ".join(f"{k} {v:.1f}s" for k, v in wt.items() if isinstance(v, (int, float))),
+        f"composite (geometric mean of ×floor, 1 = indistinguishable): {fmt_ratio(r.composite)}",
+        "wall time: " + ", ".join(f"{k} {v:.1f}s" for k, v in r.wall_time.items() if isinstance(v, (int, float))),
     ]
     return "\n".join(head + [""] + lines + [""] + tail)
 
@@ -349,8 +390,15 @@ def _malformed(path: Any, what: str) -> CosmobenchError:
     )
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def validate_result(d: Any, path: Any = "<result>") -> dict:
-    """Check a current-schema result dictionary; return it unchanged.
+    """Check a current-schema result dictionary; return it (``curves`` and ``git_commit`` defaulted).
+
+    The one validator of result files: :func:`load_result`, :meth:`Result.from_dict`, the leaderboard and
+    the report all go through it.
 
     Raises
     ------
@@ -372,6 +420,17 @@ def validate_result(d: Any, path: Any = "<result>") -> dict:
             raise _malformed(path, f"reference.{key} is missing or not a string")
     if not isinstance(d["track"].get("name"), str):
         raise _malformed(path, "track.name is missing")
+    for key in ("pixel_size", "tile", "slab_thickness"):
+        if not _is_number(d["track"].get(key)):
+            raise _malformed(path, f"track.{key} is missing or not a number")
+    try:
+        datetime.fromisoformat(d["date"])
+    except ValueError:
+        raise _malformed(path, f"its date {d['date']!r} is not an ISO date") from None
+    if not d["metrics"]:
+        raise _malformed(path, "it has no metrics")
+    if d["composite"].get("value") is not None and not _is_number(d["composite"].get("value")):
+        raise _malformed(path, "composite.value is not a number")
     for name, m in d["metrics"].items():
         if not isinstance(m, dict):
             raise _malformed(path, f"metric {name!r} is not an object")
@@ -379,7 +438,7 @@ def validate_result(d: Any, path: Any = "<result>") -> dict:
         if missing:
             raise _malformed(path, f"metric {name!r} lacks {', '.join(missing)}")
         for k in ("value", "floor", "ratio"):
-            if m[k] is not None and (not isinstance(m[k], (int, float)) or isinstance(m[k], bool)):
+            if m[k] is not None and not _is_number(m[k]):
                 raise _malformed(path, f"metric {name!r}.{k} is not a number")
         if not (isinstance(m["ci"], list) and len(m["ci"]) == 2):
             raise _malformed(path, f"metric {name!r}.ci is not a [lo, hi] pair")
@@ -388,8 +447,8 @@ def validate_result(d: Any, path: Any = "<result>") -> dict:
     return d
 
 
-def load_result(path: "str | os.PathLike") -> dict:
-    """Read a result JSON of any schema version, upgraded to the current one and validated.
+def load_result(path: "str | os.PathLike") -> Result:
+    """Read a result JSON of any schema version, upgraded to the current one, validated and typed.
 
     Parameters
     ----------
@@ -398,14 +457,20 @@ def load_result(path: "str | os.PathLike") -> dict:
 
     Returns
     -------
-    dict
-        The result in the current schema (:data:`SCHEMA_VERSION`).
+    Result
+        The result (:meth:`Result.from_dict` of the file upgraded to :data:`SCHEMA_VERSION`); its maps are
+        empty (they live in the companion ``.maps.npz``). :func:`read_result_dict` gives the dictionary.
 
     Raises
     ------
     CosmobenchError
         If the file is missing, not JSON, from a newer cosmobench, or lacks fields.
     """
+    return Result.from_dict(read_result_dict(path), path)
+
+
+def read_result_dict(path: "str | os.PathLike") -> dict:
+    """The current-schema dictionary of a result file of any schema version, validated (see :func:`load_result`)."""
     path = Path(path)
     try:
         d = json.loads(path.read_text(encoding="utf-8"))

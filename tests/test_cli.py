@@ -49,7 +49,7 @@ def test_evaluate_writes_result_and_prints_card(small_source, tmp_path, capsys):
     path = out_dir / f"good__{_ref_tag()}__n32__s0.json"
     assert f"wrote {path}" in out and "power" in out and "composite" in out
     d = load_result(path)
-    assert d["model"]["kind"] == "samples" and d["n"] == N
+    assert d.model["kind"] == "samples" and d.n == N
     assert (out_dir / f"good__{_ref_tag()}__n32__s0.maps.npz").exists()
 
 
@@ -137,7 +137,7 @@ def test_checkpoint_evaluates_and_malicious_one_is_refused(small_source, tmp_pat
                              "--out", tmp_path / "res", "--no-progress")
         assert code == 0, err
         d = load_result(tmp_path / "res" / f"good__{_ref_tag()}__n32__s0.json")
-        assert d["model"]["kind"] == "checkpoint" and len(d["model"]["checkpoint_sha256"]) == 64
+        assert d.model["kind"] == "checkpoint" and len(d.model["checkpoint_sha256"]) == 64
         marker = tmp_path / "pwned"
         torch.save({**ckpt, "config": {"x": _Evil(marker)}}, tmp_path / "evil.ckpt")
         code, out, err = run(capsys, "evaluate", "--model", tmp_path / "evil.ckpt", "--n", N, "--source", "sim-small",

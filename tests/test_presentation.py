@@ -13,7 +13,7 @@ import pytest
 from cosmobench import presentation as P
 from cosmobench.leaderboard import build_leaderboards
 from cosmobench.report import make_report
-from cosmobench.results import load_result, scorecard
+from cosmobench.results import read_result_dict, scorecard
 
 DEMO = Path(__file__).parent / "fixtures" / "results_demo"
 STEM = "demo-gan_quijote-z0_demo-sim_n1024_s0"
@@ -87,7 +87,7 @@ def test_one_result_reads_the_same_in_every_output(tmp_path):
     res.mkdir()
     for suffix in (".json", ".maps.npz"):
         shutil.copy(DEMO / f"{STEM}{suffix}", res / f"{STEM}{suffix}")
-    d = load_result(res / f"{STEM}.json")
+    d = read_result_dict(res / f"{STEM}.json")
     card = scorecard(d)
     build_leaderboards(res, tmp_path / "lb")
     md = (tmp_path / "lb" / "quijote-z0.md").read_text()

@@ -44,11 +44,23 @@ def _result(name="toy model/v2:best", value=2.0, **kw) -> Result:
 
 
 def test_schema_v1_fixture_loads():
-    d = load_result(FIXTURES / "schema_v1.json")
+    d = results.read_result_dict(FIXTURES / "schema_v1.json")
     assert d["schema_version"] == results.SCHEMA_VERSION == 1
     assert d["model"]["kind"] == "samples" and d["reference"]["floor_split"] == "box"
     assert {"power", "pdf", "memorisation"} <= set(d["metrics"])
     assert d["metrics"]["memorisation"]["higher_is_better"] is True
+    r = load_result(FIXTURES / "schema_v1.json")  # the typed object of the same file
+    assert isinstance(r, Result) and isinstance(r.metrics["memorisation"], MetricScore)
+    assert r.metrics["memorisation"].higher_is_better is True and r.track.name == d["track"]["name"]
+    assert r.metrics["power"].ratio == d["metrics"]["power"]["ratio"] and r.composite == d["composite"]["value"]
+
+
+def test_typed_result_round_trips_and_indexing_is_deprecated():
+    d = results.read_result_dict(FIXTURES / "schema_v1.json")
+    r = Result.from_dict(d)
+    assert r.to_dict() == d
+    with pytest.warns(DeprecationWarning, match="attributes"):
+        assert r["model"] == d["model"]
 
 
 def test_every_schema_version_has_a_fixture():
@@ -60,8 +72,9 @@ def test_save_and_load_round_trip(tmp_path):
     r = _result()
     path = r.save(tmp_path)
     assert path.name == f"toy-model-v2-best__sim-small-{r.reference['content_hash'][:8]}__n32__s3.json"
-    d = load_result(path)
+    d = results.read_result_dict(path)
     assert d == json.loads(json.dumps(r.to_dict()))
+    assert load_result(path).to_dict() == d
     assert d["git_commit"] is None or len(d["git_commit"]) == 40
     assert d["date"].endswith("Z") and d["model"]["info"] == {"n": 3}
     with np.load(results.maps_path(path)) as npz:
@@ -97,6 +110,11 @@ def test_result_filename_is_safe():
         (lambda d: {**d, "schema_version": None}, "schema_version"),
         (lambda d: {**d, "metrics": {"power": {"value": 1.0}}}, "metric 'power' lacks"),
         (lambda d: {**d, "schema_version": 99}, "upgrade cosmobench"),
+        # the checks the leaderboard had on its own, now in the one validator
+        (lambda d: {**d, "metrics": {}}, "no metrics"),
+        (lambda d: {**d, "date": "yesterday"}, "not an ISO date"),
+        (lambda d: {**d, "composite": {"value": "low"}}, "composite.value"),
+        (lambda d: {**d, "track": {**d["track"], "pixel_size": None}}, "track.pixel_size"),
     ],
 )
 def test_malformed_files_are_explained(tmp_path, mutate, match):
@@ -123,8 +141,9 @@ def test_older_versions_are_upgraded(monkeypatch, tmp_path):
 
     monkeypatch.setattr(results, "SCHEMA_VERSION", 2)
     monkeypatch.setitem(results._UPGRADES, 1, v1_to_v2)
-    d = load_result(FIXTURES / "schema_v1.json")
+    d = results.read_result_dict(FIXTURES / "schema_v1.json")
     assert d["schema_version"] == 2 and d["reference"]["upgraded"] is True
+    assert load_result(FIXTURES / "schema_v1.json").reference["upgraded"] is True
 
 
 def test_scorecard_and_frame():
