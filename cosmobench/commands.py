@@ -53,11 +53,18 @@ def register(subparsers) -> None:
 
     lb = subparsers.add_parser(
         "leaderboard", help="build leaderboard tables from result files",
-        description="Read every result JSON under --results and write one Markdown and one CSV table per track.",
+        description="Read every result JSON under --results and write one Markdown and one CSV table per track, "
+        "and the leaderboard web page (one self-contained index.html that opens from disk).",
     )
     lb.add_argument("--results", default="leaderboards/results", metavar="DIR",
                     help="directory of result JSON files (default leaderboards/results)")
     lb.add_argument("--out", default="leaderboards", metavar="DIR", help="output directory (default leaderboards)")
+    lb.add_argument("--site", default=None, metavar="DIR",
+                    help="directory of the web page index.html (default <out>/site)")
+    lb.add_argument("--no-site", dest="write_site", action="store_false", help="write the tables only, no web page")
+    lb.add_argument("--reports", action="append", default=None, metavar="DIR",
+                    help="where HTML reports are found for the page's links (repeatable; default <out>/reports; "
+                         "the results directory is always searched)")
     lb.set_defaults(func=_cmd_leaderboard)
 
     rp = subparsers.add_parser(
@@ -138,6 +145,10 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     if not Path(args.results).is_dir():
         raise CosmobenchError(f"no such results directory: {args.results}; pass --results DIR holding result JSON files")
     written = build_leaderboards(args.results, args.out)
+    if args.write_site:
+        build_site = _import("cosmobench.site", "build_site")
+        reports = args.reports if args.reports is not None else [Path(args.out) / "reports"]
+        written = [*_as_paths(written), build_site(args.results, args.site or Path(args.out) / "site", reports)]
     for p in _as_paths(written):
         print(f"wrote {p}")
     return 0

@@ -246,6 +246,32 @@ def _track_markdown(track: str, sections: list[tuple[str, str, pd.DataFrame]], d
     return "\n".join(parts).rstrip() + "\n"
 
 
+def track_sections(results: list[tuple[Path, Result]]) -> list[tuple[str, str, list[tuple[str, str, pd.DataFrame]]]]:
+    """The leaderboard of every (track, reference) section: ``[(track, description, [(source, hash, frame)])]``.
+
+    Tracks in alphabetical order, sections by (source name, content hash); ``frame`` is
+    :func:`leaderboard_frame` of the section. A content hash carrying several source names is one
+    section, under the first name (with a warning).
+    """
+    long = _records(results)
+    descriptions = {r.track.name: r.track.description for _, r in results}
+    tracks = []
+    for track, tlong in sorted(long.groupby("track", sort=True), key=lambda kv: kv[0]):
+        sections = []
+        keys = tlong[["source", "source_hash"]].drop_duplicates().sort_values(["source", "source_hash"])
+        for source, source_hash in keys.itertuples(index=False):
+            sl = tlong[tlong["source_hash"] == source_hash]
+            names = sorted(set(sl["source"]))
+            if len(names) > 1:
+                if source != names[0]:
+                    continue
+                warnings.warn(f"source hash {source_hash[:_HASH_CHARS]} carries several names {names}; "
+                              f"the rows share one section", stacklevel=3)
+            sections.append((source, source_hash, leaderboard_frame(sl)))
+        tracks.append((track, descriptions.get(track, ""), sections))
+    return tracks
+
+
 def build_leaderboards(
     results_dir: "str | os.PathLike" = "leaderboards/results", out_dir: "str | os.PathLike" = "leaderboards"
 ) -> list[Path]:
@@ -270,25 +296,12 @@ def build_leaderboards(
         file): a leaderboard must be built from trustworthy files only, so nothing is skipped.
     """
     results = collect_results(results_dir)
-    long = _records(results)
-    descriptions = {r.track.name: r.track.description for _, r in results}
     out = Path(out_dir)
     written: list[Path] = []
-    for track, tlong in sorted(long.groupby("track", sort=True), key=lambda kv: kv[0]):
-        sections = []
-        keys = tlong[["source", "source_hash"]].drop_duplicates().sort_values(["source", "source_hash"])
-        for source, source_hash in keys.itertuples(index=False):
-            sl = tlong[tlong["source_hash"] == source_hash]
-            names = sorted(set(sl["source"]))
-            if len(names) > 1:
-                warnings.warn(f"source hash {source_hash[:_HASH_CHARS]} carries several names {names}; "
-                              f"the rows share one section", stacklevel=2)
-                if source != names[0]:
-                    continue
-            sections.append((source, source_hash, leaderboard_frame(sl)))
+    for track, description, sections in track_sections(results):
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in track)
         md_path, csv_path = out / f"{safe}.md", out / f"{safe}.csv"
-        atomic_write_text(md_path, _track_markdown(track, sections, descriptions.get(track, "")))
+        atomic_write_text(md_path, _track_markdown(track, sections, description))
         csv = pd.concat([f.assign(track=track) for _, _, f in sections], ignore_index=True)
         csv = csv[["track"] + [c for c in csv.columns if c != "track"]]
         atomic_write_text(csv_path, csv.to_csv(index=False, float_format="%.6g"))

@@ -48,6 +48,7 @@ __all__ = [
     "ratio_ci",
     "verdict",
     "verdict_level",
+    "level_word",
 ]
 
 #: Best-case ×floor under which a metric reads "≈ reference": within bootstrap noise a model this close
@@ -247,6 +248,11 @@ def verdict(m: Any, name: str = "") -> str:
     level = verdict_level(m)
     if (name or _get(m, "name", "")) == "memorisation" and level != "na":
         return "no copying" if level == "similar" else "copies training maps"
+    return level_word(level)
+
+
+def level_word(level: str) -> str:
+    """The words of a verdict level (``"similar"`` → ``"≈ reference"``)."""
     return _WORDS[level]
 
 

@@ -172,9 +172,19 @@ def test_leaderboard_and_report_are_wired(monkeypatch, tmp_path, capsys):
     fake_report = types.ModuleType("cosmobench.report")
     fake_report.make_report = lambda p, o: calls.append(("report", p, o)) or Path(o) / "r.html"
     monkeypatch.setitem(sys.modules, "cosmobench.report", fake_report)
+    site = importlib.import_module("cosmobench.site")
+    monkeypatch.setattr(site, "build_site", lambda r, o, rep: calls.append(("site", r, o, rep)) or Path(o) / "index.html")
     (tmp_path / "res").mkdir()
     code, out, _ = run(capsys, "leaderboard", "--results", tmp_path / "res", "--out", tmp_path / "lb")
-    assert code == 0 and calls[-1] == ("lb", str(tmp_path / "res"), str(tmp_path / "lb")) and "t.md" in out
+    assert code == 0 and calls[-2] == ("lb", str(tmp_path / "res"), str(tmp_path / "lb")) and "t.md" in out
+    assert calls[-1] == ("site", str(tmp_path / "res"), tmp_path / "lb" / "site", [tmp_path / "lb" / "reports"])
+    assert f"wrote {tmp_path / 'lb' / 'site' / 'index.html'}" in out
+    code, out, _ = run(capsys, "leaderboard", "--results", tmp_path / "res", "--out", tmp_path / "lb", "--no-site",
+                       "--site", tmp_path / "ignored")
+    assert code == 0 and calls[-1][0] == "lb" and "index.html" not in out
+    code, out, _ = run(capsys, "leaderboard", "--results", tmp_path / "res", "--site", tmp_path / "web",
+                       "--reports", tmp_path / "r1", "--reports", tmp_path / "r2")
+    assert calls[-1] == ("site", str(tmp_path / "res"), str(tmp_path / "web"), [str(tmp_path / "r1"), str(tmp_path / "r2")])
     result = FIXTURES / "results" / "schema_v1.json"
     code, out, _ = run(capsys, "report", result, "--out", tmp_path / "rep")
     assert code == 0 and calls[-1] == ("report", result, tmp_path / "rep") and "r.html" in out

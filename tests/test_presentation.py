@@ -14,6 +14,7 @@ from cosmobench import presentation as P
 from cosmobench.leaderboard import build_leaderboards
 from cosmobench.report import make_report
 from cosmobench.results import read_result_dict, scorecard
+from cosmobench.site import build_site
 
 DEMO = Path(__file__).parent / "fixtures" / "results_demo"
 STEM = "demo-gan_quijote-z0_demo-sim_n1024_s0"
@@ -82,7 +83,7 @@ def test_rule_sentence_names_the_thresholds():
 
 
 def test_one_result_reads_the_same_in_every_output(tmp_path):
-    """Score card, Markdown, CSV and HTML report show the same ×floor and verdict for every metric."""
+    """Score card, Markdown, CSV, HTML report and web page show the same ×floor and verdict for every metric."""
     res = tmp_path / "results"
     res.mkdir()
     for suffix in (".json", ".maps.npz"):
@@ -93,6 +94,7 @@ def test_one_result_reads_the_same_in_every_output(tmp_path):
     md = (tmp_path / "lb" / "quijote-z0.md").read_text()
     csv = pd.read_csv(tmp_path / "lb" / "quijote-z0.csv")
     html = make_report(res / f"{STEM}.json", tmp_path / "report").read_text()
+    web = build_site(res, tmp_path / "site").read_text()
     verdicts = set()
     for name, m in d["metrics"].items():
         ratio, word = P.fmt_ratio(m["ratio"]), P.verdict(m, name)
@@ -103,6 +105,9 @@ def test_one_result_reads_the_same_in_every_output(tmp_path):
         assert math.isclose(csv[f"{name}_xfloor"].item(), m["ratio"], rel_tol=1e-5)
         html_row = re.search(rf"<tr><td class=l>{name} .*?</tr>", html).group(0)
         assert f"<b>{ratio}</b>" in html_row and f">{word}</span>" in html_row
+        level = P.verdict_level(m)
+        assert f'lvl-{level}" data-v="{m["ratio"]:.6g}" title="verdict: {word}">' in web
+        assert f"<span>{ratio}</span>" in web
     assert len(verdicts) > 1  # the fixture exercises more than one verdict
     comp = P.fmt_ratio(d["composite"]["value"])
-    assert comp in card and f"composite {comp}" in html and f"| {comp} |" in md
+    assert comp in card and f"composite {comp}" in html and f"| {comp} |" in md and f"<span>{comp}</span>" in web
