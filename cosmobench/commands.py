@@ -65,6 +65,8 @@ def register(subparsers) -> None:
     lb.add_argument("--reports", action="append", default=None, metavar="DIR",
                     help="where HTML reports are found for the page's links (repeatable; default <out>/reports; "
                          "the results directory is always searched)")
+    lb.add_argument("--screenshot", default=None, metavar="PNG",
+                    help="also save a PNG of the page drawn by headless Chromium (e.g. docs/img/leaderboard.png)")
     lb.set_defaults(func=_cmd_leaderboard)
 
     rp = subparsers.add_parser(
@@ -148,7 +150,10 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.write_site:
         build_site = _import("cosmobench.site", "build_site")
         reports = args.reports if args.reports is not None else [Path(args.out) / "reports"]
-        written = [*_as_paths(written), build_site(args.results, args.site or Path(args.out) / "site", reports)]
+        page = build_site(args.results, args.site or Path(args.out) / "site", reports)
+        written = [*_as_paths(written), page]
+        if args.screenshot:
+            written.append(_import("cosmobench.site", "screenshot")(page, args.screenshot))
     for p in _as_paths(written):
         print(f"wrote {p}")
     return 0

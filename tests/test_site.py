@@ -201,3 +201,13 @@ def test_in_a_browser(site):
         print(f"page {page.stat().st_size} bytes, loaded from disk in {load_s:.3f} s")
     finally:
         driver.quit()
+
+
+def test_screenshot_of_the_page(site, tmp_path):
+    if not (shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")):
+        pytest.skip("\n\n*** SCREENSHOT TEST SKIPPED: no headless Chromium on PATH (apt-get install chromium) ***\n")
+    from cosmobench.site import screenshot
+
+    png = screenshot(site[0], tmp_path / "img" / "page.png", width=900, height=700).read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert int.from_bytes(png[16:20], "big") == 900 and int.from_bytes(png[20:24], "big") == 700

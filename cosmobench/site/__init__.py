@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import subprocess
+import tempfile
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -27,13 +30,14 @@ import numpy as np
 import pandas as pd
 
 from cosmobench import presentation as P
-from cosmobench._io import atomic_write_text
+from cosmobench._io import atomic_path, atomic_write_text
+from cosmobench.errors import CosmobenchError
 from cosmobench.leaderboard import collect_results, track_sections
 from cosmobench.results import Result
 from cosmobench.site._assets import CSS, JS
 from cosmobench.site._svg import ratio_plot
 
-__all__ = ["build_site", "find_reports"]
+__all__ = ["build_site", "find_reports", "screenshot"]
 
 _HASH_CHARS = 8
 
@@ -168,7 +172,7 @@ def _section_html(sid: str, source: str, source_hash: str, frame: pd.DataFrame,
         head.append(f'<th scope="col" aria-sort="none" data-type="num"><button class="sort" type="button" '
                     f'title="{_e(info.label)}: {_e(info.description)}">{_e(c)}{arrow}</button></th>')
     head += ['<th scope="col" aria-sort="none" data-type="num"><button class="sort" type="button">n</button></th>',
-             '<th scope="col" class="l">seeds</th>',
+             '<th scope="col" class="l">seeds</th>' if (frame["n_seeds"] > 1).any() else "",
              '<th scope="col" class="l" aria-sort="none" data-type="text"><button class="sort" type="button">date'
              '</button></th>',
              '<th scope="col" class="l">report</th>']
@@ -201,12 +205,13 @@ def _section_html(sid: str, source: str, source_hash: str, frame: pd.DataFrame,
         for c in metrics:
             ratio = row[f"{c}_xfloor"]
             cells.append(_ratio_cell(ratio, _judged(files, c, ratio), width(_factor(ratio, hib[c]))))
-        cells += [f'<td data-v="{row["n"]}">{row["n"]}</td>', f'<td class="l">{_e(row["seeds"])}</td>',
-                  f'<td class="l" data-v="{_e(row["date"])}">{_e(row["date"][:10])}</td>', f'<td class="l">{link}</td>']
+        cells += [f'<td data-v="{row["n"]}">{row["n"]}</td>',
+                  f'<td class="l">{_e(row["seeds"])}</td>' if (frame["n_seeds"] > 1).any() else "",
+                  f'<td class="l date" data-v="{_e(row["date"])}">{_e(row["date"][:10])}</td>', f'<td class="l">{link}</td>']
         body.append(f'<tr class="row" data-rank="{row["rank"]}" data-family="{_e(family)}" '
                     f'data-training="{_e(training)}" data-details="{rid}-d">' + "".join(cells) + "</tr>")
         if files:
-            body.append(_details(files, len(head), f"{rid}-d"))
+            body.append(_details(files, sum(1 for h in head if h), f"{rid}-d"))
     plot = ratio_plot(metrics, [(str(row["model"]) + (f" [{row['checkpoint']}]" if row["checkpoint"] else ""),
                                  [row[f"{c}_xfloor"] if np.isfinite(row[f"{c}_xfloor"]) else None for c in metrics])
                                 for row in rows],
@@ -258,7 +263,7 @@ def build_site(results_dir: "str | os.PathLike" = "leaderboards/results", out_di
     newest = max(r.date for _, r in results)
     parts = []
     for t, (track, description, sections) in enumerate(track_sections(results)):
-        parts.append(f'<h2 class="track">Track <code>{_e(track)}</code></h2>'
+        parts.append(f'<h2 class="trackname">Track <code>{_e(track)}</code></h2>'
                      + (f'<p class="muted">{_e(description)}</p>' if description else ""))
         for s, (source, source_hash, frame) in enumerate(sections):
             parts.append(_section_html(f"t{t + 1}s{s + 1}", source, source_hash, frame, results, reports, site_dir))
@@ -285,3 +290,29 @@ provenance of the row and its reference.</p><ul>{metrics_legend}</ul></details><
     path = site_dir / "index.html"
     atomic_write_text(path, page)
     return path
+
+
+def screenshot(page: "str | os.PathLike", png: "str | os.PathLike", *, width: int = 1480, height: int = 1120) -> Path:
+    """A PNG of the page as headless Chromium draws it from disk (for the README), written atomically.
+
+    Raises
+    ------
+    CosmobenchError
+        If no Chromium is installed or it fails.
+    """
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        raise CosmobenchError("--screenshot needs headless Chromium on PATH (apt-get install chromium)")
+    png = Path(png)
+    with atomic_path(png, suffix=".png") as tmp, tempfile.TemporaryDirectory() as work:
+        shot = Path(work) / "shot.png"  # Chromium picks the format from the name, so not the .tmp name
+        try:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                            f"--window-size={width},{height}", f"--screenshot={shot}", Path(page).resolve().as_uri()],
+                           check=True, capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise CosmobenchError(f"Chromium could not draw {page} ({exc}); run it without --screenshot") from None
+        if not shot.is_file() or shot.stat().st_size == 0:
+            raise CosmobenchError(f"Chromium wrote no screenshot of {page}; run it without --screenshot")
+        shutil.copyfile(shot, tmp)
+    return png

@@ -17,7 +17,7 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1500px;
 padding:1em 1.2em 3em;color:var(--fg);background:var(--bg);line-height:1.4}
 h1{font-size:1.55em;margin:.3em 0 .1em} h2{font-size:1.2em;margin:1.8em 0 .3em;border-bottom:1px solid var(--line)}
-h2.track{font-size:1.35em;border-bottom:3px solid var(--line);margin-bottom:.1em}
+h2.trackname{font-size:1.35em;border:0;border-top:3px solid var(--line);padding-top:.4em;margin:2em 0 .1em}
 a{color:var(--accent)} code{background:var(--panel);padding:0 .25em;border-radius:3px}
 .muted{color:var(--muted);font-size:.9em} details.legend{background:var(--panel);padding:.5em .9em;border-radius:6px}
 .controls{display:flex;gap:1.2em;flex-wrap:wrap;align-items:center;margin:1em 0;padding:.5em .8em;
@@ -31,7 +31,7 @@ table.lb th.l,table.lb td.l{text-align:left}
 th button.sort{font:inherit;font-weight:600;color:inherit;background:none;border:0;padding:.1em .2em;cursor:pointer}
 th button.sort:focus-visible,button.more:focus-visible,a:focus-visible{outline:2px solid var(--accent);outline-offset:1px}
 th[aria-sort=ascending] button.sort::after{content:" \\25B2"} th[aria-sort=descending] button.sort::after{content:" \\25BC"}
-td.ratio{min-width:5.4em}
+td.ratio{min-width:4.8em}
 .cell{display:block}
 .track{display:block;height:5px;margin-bottom:2px;border-radius:2px;background:var(--line)}
 .bar{display:block;height:5px;border-radius:2px;min-width:2px;background:var(--na)}
@@ -44,7 +44,7 @@ tr.details td{background:var(--panel);text-align:left;padding:.6em 1em}
 tr.details dl{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:.2em 0 .6em}
 tr.details dt{font-weight:600} tr.details dd{margin:0;overflow-wrap:anywhere}
 tr.details h4{margin:.4em 0 .1em}
-.model{font-weight:600;overflow-wrap:anywhere} td.name{min-width:15em}
+.model{font-weight:600;overflow-wrap:anywhere} td.name{min-width:11em} td.date{white-space:nowrap}
 .tag{display:inline-block;font-size:.78em;border:1px solid var(--line);border-radius:9px;padding:0 .45em;margin-left:.3em;color:var(--muted)}
 svg.ratio-plot{width:100%;max-width:900px;height:auto;color:var(--fg);margin-top:.5em}
 svg.ratio-plot text{fill:var(--fg);font-size:11px} svg.ratio-plot .tick{fill:var(--muted)}
