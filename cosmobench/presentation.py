@@ -140,6 +140,8 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("peaks", "peak counts", "peak counts vs height"),
     MetricInfo("bispectrum", "bispectrum", "reduced bispectrum Q"),
     MetricInfo("diversity", "diversity", "spread of the generated maps (mode collapse)"),
+    MetricInfo("collapse", "collapse", "mean correlation between the generated maps' features (one template "
+               "repeated: ≈ 1 against ≈ 0 for real tiles)"),
     MetricInfo("memorisation", "memorisation",
                "(higher is better) distance of generated maps to their nearest training map relative to unseen "
                "test maps: ×1 = no copying, below 1 = closer to training maps than real maps are"),

@@ -138,3 +138,23 @@ def test_layout_of_real_coords():
     assert _layout({"moment": ["var", "skew", "kurt"]}, 3)[0].labels == ["var", "skew", "kurt"]
     assert list(_layout({}, 4)[0].x) == [0, 1, 2, 3]
     assert [len(p.idx) for p in _layout({"threshold": [0.0, 1.0, 2.0]}, 9)] == [3, 3, 3]
+
+
+def test_figures_are_one_registry_labelled_from_the_coords(demo):
+    from cosmobench.report.figures import FIGURES
+    from cosmobench.results import load_result
+
+    keys = [f.key for f in FIGURES]
+    assert len(keys) == len(set(keys)) and all(f.title and f.caption and callable(f.builder) for f in FIGURES)
+    result = load_result(demo)
+    fig = {f.key: f for f in FIGURES}["structures"].builder(result, None)
+    quantities = list(dict.fromkeys(result.curves["structures"]["coords"]["quantity"]))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == [presentation.coord_value_label(q) for q in quantities]
+    # rename the coordinates: panels and labels follow them, nothing is guessed from the statistic
+    c = result.curves["structures"]
+    c["coords"] = {"k": c["coords"]["threshold"], "what": [f"q-{q}" for q in c["coords"]["quantity"]]}
+    fig = {f.key: f for f in FIGURES}["structures"].builder(result, None)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == [f"q-{q}" for q in quantities]
+    assert {ax.get_xlabel() for ax in axes} == {presentation.coord_label("k")}
