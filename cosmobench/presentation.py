@@ -39,6 +39,8 @@ __all__ = [
     "fmt_number",
     "fmt_ratio",
     "fmt_interval",
+    "fmt_decade",
+    "fmt_seconds",
     "metric_info",
     "COORD_LABELS",
     "COORD_VALUE_LABELS",
@@ -101,6 +103,17 @@ def fmt_ratio(x: Any) -> str:
     if v < 1e5:
         return f"×{v:.0f}"
     return f"×{v:.2e}"
+
+
+def fmt_decade(e: int) -> str:
+    """The tick label of a log ×floor axis at ``10**e``: ``×0.1``, ``×1``, ``×1000``, ``×1e4``."""
+    return f"×{10.0 ** e:g}" if -3 <= e <= 3 else f"×1e{e}"
+
+
+def fmt_seconds(x: Any) -> str:
+    """A wall time: ``12.3s``; :data:`DASH` when missing."""
+    v = _finite(x)
+    return DASH if v is None else f"{v:.1f}s"
 
 
 def fmt_interval(lo: Any, hi: Any, fmt: "Callable[[Any], str]" = fmt_number) -> str:

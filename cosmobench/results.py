@@ -32,7 +32,8 @@ from cosmobench.compare.score import COMPOSITE_DEFINITION
 from cosmobench.data.track import Track
 from cosmobench.errors import CosmobenchError
 # Formatting and the verdict live in presentation; the old names stay importable from here.
-from cosmobench.presentation import SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, ratio_ci, verdict  # noqa: F401
+from cosmobench.presentation import (  # noqa: F401 - SIMILAR_RATIO, verdict: old import paths
+    SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, fmt_seconds, ratio_ci, verdict)
 
 format_ratio = fmt_ratio
 
@@ -338,7 +339,8 @@ def scorecard(result: "Result | dict") -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     tail = [
         f"composite (geometric mean of ×floor, 1 = indistinguishable): {fmt_ratio(r.composite)}",
-        "wall time: " + ", ".join(f"{k} {v:.1f}s" for k, v in r.wall_time.items() if isinstance(v, (int, float))),
+        "wall time: " + ", ".join(f"{k} {fmt_seconds(v)}" for k, v in r.wall_time.items()
+                                  if isinstance(v, (int, float))),
     ]
     return "\n".join(head + [""] + lines + [""] + tail)
 

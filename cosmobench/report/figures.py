@@ -231,7 +231,7 @@ def _fig_diversity(result: Result, maps: Any = None):
     if ratio.size:
         right.hist(ratio, bins=30, color=MODEL_COLOR, alpha=0.8)
         right.axvline(1.0, color="k", ls=":", lw=1)
-        right.axvline(float(np.median(ratio)), color=MODEL_COLOR, lw=1.5, label=f"median {np.median(ratio):.2f}")
+        right.axvline(float(np.median(ratio)), color=MODEL_COLOR, lw=1.5, label=f"median {fmt_number(np.median(ratio), 3)}")
         right.legend(fontsize=8)
     right.set_xlabel("model spread / reference spread")
     right.set_ylabel("features")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from cosmobench.presentation import fmt_ratio
+from cosmobench.presentation import fmt_decade, fmt_ratio
 
 __all__ = ["ratio_plot", "PALETTE"]
 
@@ -19,10 +19,6 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 
 _W, _H = 760, 330
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 170, 16, 74
-
-
-def _fmt_tick(e: int) -> str:
-    return f"×{10.0 ** e:g}" if -3 <= e <= 3 else f"×1e{e}"
 
 
 def ratio_plot(metrics: list[str], series: list[tuple[str, list["float | None"]]], *, title: str) -> str:
@@ -62,7 +58,7 @@ def ratio_plot(metrics: list[str], series: list[tuple[str, list["float | None"]]
         yy = y(10.0 ** e)
         cls = "one" if e == 0 else "grid"
         out.append(f'<line class="{cls}" x1="{_LEFT}" x2="{_LEFT + pw}" y1="{yy:.1f}" y2="{yy:.1f}"/>'
-                   f'<text class="tick" x="{_LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end">{_fmt_tick(e)}</text>')
+                   f'<text class="tick" x="{_LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end">{fmt_decade(e)}</text>')
     for i, m in enumerate(metrics):
         out.append(f'<text class="tick" transform="translate({x(i):.1f},{_TOP + ph + 10}) rotate(40)">{escape(m)}</text>')
     for k, (label, vs) in enumerate(series):
