@@ -185,6 +185,7 @@ def test_in_a_browser(site):
         more.click()
         details = driver.find_element("id", more.get_attribute("aria-controls"))
         assert details.is_displayed() and more.get_attribute("aria-expanded") == "true"
+        assert "content hash" in details.text and "result files" in details.text and "spec" in details.text
         assert driver.execute_script("return arguments[0].nextElementSibling === arguments[1]", first, details)
         # 5. a filter hides the other families
         Select(driver.find_element("id", "f-family")).select_by_value("fam " + EVIL)

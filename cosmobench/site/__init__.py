@@ -119,7 +119,9 @@ def _dl(items: list[tuple[str, Any]]) -> str:
     for k, v in items:
         if v is None or v == "" or v == {} or v == []:
             continue
-        if isinstance(v, (dict, list)):
+        if isinstance(v, list) and all(isinstance(x, (str, int, float)) for x in v):
+            v = ", ".join(str(x) for x in v)
+        elif isinstance(v, (dict, list)):
             v = json.dumps(v, default=str, ensure_ascii=False)
         out.append(f"<dt>{_e(k)}</dt><dd><code>{_e(v)}</code></dd>")
     out.append("</dl>")
@@ -145,7 +147,8 @@ def _details(files: list[tuple[Path, Result]], ncols: int, row_id: str) -> str:
         _dl([("result files", [p.name for p, _ in files]), ("seeds", sorted(x.seed for _, x in files)),
              ("cosmobench", sorted({x.cosmobench_version for _, x in files})),
              ("git commit", sorted({x.git_commit or "" for _, x in files} - {""})),
-             ("dates", sorted({x.date for _, x in files}))]),
+             ("dates", sorted({x.date for _, x in files})),
+             ("wall time of the newest", ", ".join(f"{k} {P.fmt_seconds(v)}" for k, v in r.wall_time.items()))]),
     ]
     return (f'<tr class="details" id="{row_id}" hidden><td colspan="{ncols}">' + "".join(body) + "</td></tr>")
 
