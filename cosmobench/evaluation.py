@@ -36,6 +36,7 @@ from cosmobench.errors import CosmobenchError
 from cosmobench.registry import ResolvedModel, SampleFileGenerator, resolve
 from cosmobench.results import Result
 from cosmobench.stats._validate import check_maps
+from cosmobench.stats.batch import summarize_batch
 from cosmobench.stats.base import Statistic
 
 __all__ = ["evaluate", "Result", "reference_summaries", "chunk_seed", "SEED_CHUNK", "N_KEEP_MAPS"]
@@ -167,10 +168,10 @@ def _split_plan(src) -> tuple[_Group, _Group, str]:
 # ------------------------------------------------------------------------------------------ summaries
 
 
-def _summarize(stats: Sequence[Statistic], maps: np.ndarray) -> list[np.ndarray]:
+def _summarize(stats: Sequence[Statistic], maps: np.ndarray, validated: bool = False) -> list[np.ndarray]:
     out = []
-    for stat in stats:
-        s = np.asarray(stat.summarize(maps), dtype=np.float64)
+    for stat, s in zip(stats, summarize_batch(stats, maps, validated=validated)):
+        s = np.asarray(s, dtype=np.float64)
         if s.ndim != 2 or s.shape[0] != maps.shape[0]:
             raise CosmobenchError(
                 f"statistic {stat.name!r} returned summaries of shape {s.shape} for {maps.shape[0]} maps; "
@@ -396,7 +397,7 @@ def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, prog
             if sum(k.shape[0] for k in kept) < N_KEEP_MAPS:
                 kept.append(batch[:N_KEEP_MAPS].copy())
             with clock("statistics"):
-                for k, s in enumerate(_summarize(stats, batch)):
+                for k, s in enumerate(_summarize(stats, batch, validated=True)):
                     parts[k].append(s)
             bar.update(batch.shape[0])
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cosmobench.data.track import Track, get_track
 from cosmobench.stats.base import Statistic
+from cosmobench.stats.batch import BatchContext, summarize_batch
 from cosmobench.stats.bispectrum import Bispectrum, BispectrumStatistic, bispectrum
 from cosmobench.stats.diversity import (
     CollapseStatistic,
@@ -78,6 +79,8 @@ def default_statistics(track: "Track | str | None" = None, *, sigma0: "float | N
 
 __all__ = [
     "Statistic",
+    "BatchContext",
+    "summarize_batch",
     "STATISTICS",
     "default_statistics",
     "power_spectrum",

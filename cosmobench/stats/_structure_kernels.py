@@ -37,6 +37,41 @@ def _union(parent, a, b):
         parent[ra] = rb
 
 
+@njit(cache=True, inline="always")
+def _label_map(img, threshold, connectivity, parent, lab):
+    """Label the components of ``img > threshold`` into the flat ``lab`` (0 or 1..k); returns k."""
+    h, w = img.shape
+    for i in range(h):
+        for j in range(w):
+            p = i * w + j
+            if img[i, j] > threshold:
+                parent[p] = p
+                if j > 0 and img[i, j - 1] > threshold:
+                    _union(parent, p, p - 1)
+                if i > 0:
+                    if img[i - 1, j] > threshold:
+                        _union(parent, p, p - w)
+                    if connectivity == 8:
+                        if j > 0 and img[i - 1, j - 1] > threshold:
+                            _union(parent, p, p - w - 1)
+                        if j < w - 1 and img[i - 1, j + 1] > threshold:
+                            _union(parent, p, p - w + 1)
+            else:
+                parent[p] = -1
+    k = 0
+    for p in range(h * w):
+        if parent[p] < 0:
+            lab[p] = 0
+        else:
+            r = _find(parent, p)
+            if r == p:
+                k += 1
+                lab[p] = k
+            else:
+                lab[p] = lab[r]  # r < p is already labelled
+    return k
+
+
 @njit(cache=True, parallel=True)
 def label_batch(maps, threshold, connectivity, labels, counts):
     """Label the components of ``maps > threshold`` of every map.
@@ -45,38 +80,8 @@ def label_batch(maps, threshold, connectivity, labels, counts):
     """
     n, h, w = maps.shape
     for m in prange(n):
-        img = maps[m]
-        lab = labels[m].reshape(h * w)
         parent = np.empty(h * w, dtype=np.int32)
-        for i in range(h):
-            for j in range(w):
-                p = i * w + j
-                if img[i, j] > threshold:
-                    parent[p] = p
-                    if j > 0 and img[i, j - 1] > threshold:
-                        _union(parent, p, p - 1)
-                    if i > 0:
-                        if img[i - 1, j] > threshold:
-                            _union(parent, p, p - w)
-                        if connectivity == 8:
-                            if j > 0 and img[i - 1, j - 1] > threshold:
-                                _union(parent, p, p - w - 1)
-                            if j < w - 1 and img[i - 1, j + 1] > threshold:
-                                _union(parent, p, p - w + 1)
-                else:
-                    parent[p] = -1
-        k = 0
-        for p in range(h * w):
-            if parent[p] < 0:
-                lab[p] = 0
-            else:
-                r = _find(parent, p)
-                if r == p:
-                    k += 1
-                    lab[p] = k
-                else:
-                    lab[p] = lab[r]  # r < p is already labelled
-        counts[m] = k
+        counts[m] = _label_map(maps[m], threshold, connectivity, parent, labels[m].reshape(h * w))
 
 
 # Per-structure raw sums, columns of ``acc``.
@@ -143,6 +148,94 @@ def measure_batch(maps, labels, offsets, acc):
                     acc[s, _ND2] += 1.0
                 if i == h - 1 or j == 0 or lab[i + 1, j - 1] != l:
                     acc[s, _ND2] += 1.0
+
+
+# Columns of structure_summary, per threshold.
+N_SUMMARY = 5
+
+
+@njit(cache=True, parallel=True)
+def structure_summary(maps, thresholds, connectivity, min_area, out):
+    """Per map and threshold: count, mean log10 area, largest share, area-weighted filamentarity and
+    mass fraction of the structures of ``maps > t`` with at least ``min_area`` pixels.
+
+    ``out`` is ``(n, 5 * nt)``. One labelling and one measuring pass per map and threshold, with the
+    per-structure sums in scratch arrays of the map; the same numbers as ``structures()`` followed by
+    the statistic's reductions, without building the catalogue.
+    """
+    n, h, w = maps.shape
+    nt = thresholds.shape[0]
+    r2 = 1.0 / math.sqrt(2.0)
+    for m in prange(n):
+        img = maps[m]
+        parent = np.empty(h * w, dtype=np.int32)
+        flat = np.empty(h * w, dtype=np.int32)
+        lab = flat.reshape(h, w)
+        acc = np.empty((h * w, 6))
+        total = 0.0
+        for i in range(h):
+            for j in range(w):
+                total += img[i, j]
+        total += h * w
+        for it in range(nt):
+            k = _label_map(img, thresholds[it], connectivity, parent, flat)
+            for s in range(k):
+                for q in range(6):
+                    acc[s, q] = 0.0
+            for i in range(h):
+                for j in range(w):
+                    l = lab[i, j]
+                    if l == 0:
+                        continue
+                    s = l - 1
+                    acc[s, 0] += 1.0
+                    acc[s, 1] += 1.0 + img[i, j]
+                    if j == 0 or lab[i, j - 1] != l:
+                        acc[s, 2] += 1.0
+                    if j == w - 1 or lab[i, j + 1] != l:
+                        acc[s, 2] += 1.0
+                    if i == 0 or lab[i - 1, j] != l:
+                        acc[s, 3] += 1.0
+                    if i == h - 1 or lab[i + 1, j] != l:
+                        acc[s, 3] += 1.0
+                    if i == 0 or j == 0 or lab[i - 1, j - 1] != l:
+                        acc[s, 4] += 1.0
+                    if i == h - 1 or j == w - 1 or lab[i + 1, j + 1] != l:
+                        acc[s, 4] += 1.0
+                    if i == 0 or j == w - 1 or lab[i - 1, j + 1] != l:
+                        acc[s, 5] += 1.0
+                    if i == h - 1 or j == 0 or lab[i + 1, j - 1] != l:
+                        acc[s, 5] += 1.0
+            cnt = 0
+            sum_log = 0.0
+            tot_area = 0.0
+            largest = 0.0
+            fil_w = 0.0
+            mass = 0.0
+            for s in range(k):
+                a = acc[s, 0]
+                if a < min_area:
+                    continue
+                cnt += 1
+                sum_log += math.log10(a)
+                tot_area += a
+                largest = max(largest, a)
+                crofton = (math.pi / 8.0) * (acc[s, 2] + acc[s, 3] + r2 * (acc[s, 4] + acc[s, 5]))
+                p2 = crofton * crofton
+                fa = 4.0 * math.pi * a
+                fil_w += a * ((p2 - fa) / (p2 + fa))
+                mass += acc[s, 1]
+            c0 = it * N_SUMMARY
+            out[m, c0] = cnt
+            if cnt > 0:
+                out[m, c0 + 1] = sum_log / cnt
+                out[m, c0 + 2] = largest / tot_area
+                out[m, c0 + 3] = fil_w / tot_area
+            else:
+                out[m, c0 + 1] = 0.0
+                out[m, c0 + 2] = 0.0
+                out[m, c0 + 3] = 0.0
+            out[m, c0 + 4] = mass / total if mass != 0.0 else 0.0  # an all-empty map has no mass to share
 
 
 @njit(cache=True)

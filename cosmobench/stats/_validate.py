@@ -6,7 +6,7 @@ import numpy as np
 
 from cosmobench.errors import CosmobenchError
 
-__all__ = ["check_maps"]
+__all__ = ["check_maps", "check_rows", "check_edges", "work_dtype"]
 
 # float32 δ maps written by CIC painters can undershoot -1 by rounding only.
 _DELTA_FLOOR = -1.0 - 1e-5
@@ -39,8 +39,9 @@ def check_maps(
         Accept maps with a single value everywhere.
     name : str
         What to call the input in messages.
-    dtype : numpy dtype
-        Floating dtype of the returned array.
+    dtype : numpy dtype or None
+        Floating dtype of the returned array; ``None`` keeps float32 input as float32 (no copy) and
+        makes anything else float64 (see :func:`work_dtype`).
 
     Returns
     -------
@@ -67,6 +68,8 @@ def check_maps(
     if maps.ndim != 3:
         raise CosmobenchError(f"{name} have shape {maps.shape}; expected (n, H, W), a batch of 2-D maps")
     n, h, w = maps.shape
+    if dtype is None:
+        dtype = work_dtype(maps)
     if shape is not None and (h, w) != tuple(shape):
         raise CosmobenchError(f"{name} are {h}x{w} pixels; this track needs {shape[0]}x{shape[1]} maps")
     if h < 4 or w < 4:
@@ -97,6 +100,50 @@ def check_maps(
                 "has no structure to measure: check the generator's output"
             )
     return out
+
+
+def work_dtype(maps) -> type:
+    """float32 for float32 maps (kernels read them without a copy; comparisons with float64 thresholds
+    stay exact), float64 for anything else."""
+    return np.float32 if getattr(maps, "dtype", None) == np.float32 else np.float64
+
+
+def check_edges(edges, default=None, *, what: str = "bin edges in log10(1+δ)", nonnegative: bool = False) -> np.ndarray:
+    """Validate histogram bin edges: 1-D, at least 2, finite, strictly increasing (and ≥ 0 if asked).
+
+    Parameters
+    ----------
+    edges : array_like or None
+        The edges; ``None`` returns a writable copy of ``default``.
+    default : array_like, optional
+        Edges used when ``edges`` is None.
+    what : str
+        What the edges are, for messages (e.g. "bin edges in h/Mpc").
+    nonnegative : bool
+        Also require ``edges[0] >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(nb + 1,)`` float64 edges.
+
+    Raises
+    ------
+    CosmobenchError
+        Saying what is wrong with the edges.
+    """
+    if edges is None and default is not None:
+        return np.array(default, dtype=np.float64)
+    try:
+        e = np.asarray(edges, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CosmobenchError(f"edges {edges!r} are not numbers; pass a 1-D array of {what}") from None
+    if e.ndim != 1 or e.size < 2:
+        raise CosmobenchError(f"edges must be a 1-D array of at least 2 {what}")
+    if not np.isfinite(e).all() or (np.diff(e) <= 0).any() or (nonnegative and e[0] < 0):
+        sign = "non-negative, " if nonnegative else ""
+        raise CosmobenchError(f"edges must be finite, {sign}strictly increasing {what}")
+    return e
 
 
 def check_rows(rows, name: str, *, min_rows: int = 1) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 from cosmobench.errors import CosmobenchError
 from cosmobench.stats._validate import check_maps, check_rows
 from cosmobench.stats.base import Statistic
+from cosmobench.stats.batch import DENSITY_CLIP, BatchContext
 
 __all__ = [
     "map_features",
@@ -39,8 +40,6 @@ __all__ = [
 
 #: Blocks per side of :func:`map_features` (16 → 256 features per map).
 FEATURE_BLOCKS = 16
-#: Lower clip of ``1 + δ`` before the logarithm (empty pixels of a CIC map are exactly 0).
-DENSITY_CLIP = 1e-3
 # Entries of a distance block held in memory at once (2**23 float64 = 64 MiB).
 _BLOCK_ENTRIES = 2**23
 
@@ -106,16 +105,7 @@ def map_features(maps, *, blocks: int = FEATURE_BLOCKS) -> np.ndarray:
         For invalid maps (see :func:`cosmobench.stats._validate.check_maps`) or sizes that are not
         multiples of ``blocks``.
     """
-    maps = check_maps(maps)
-    n, h, w = maps.shape
-    if blocks < 1 or h % blocks or w % blocks:
-        raise CosmobenchError(
-            f"maps are {h}x{w} pixels, not a multiple of {blocks} blocks per side; use maps whose side is a "
-            f"multiple of {blocks} (the default track's 64² tiles are)"
-        )
-    logd = np.log10(np.maximum(1.0 + maps, DENSITY_CLIP))
-    bh, bw = h // blocks, w // blocks
-    return logd.reshape(n, blocks, bh, blocks, bw).mean(axis=(2, 4)).reshape(n, blocks * blocks)
+    return BatchContext.validate(maps).block_features(int(blocks))
 
 
 def pairwise_spread(feats, max_rows: "int | None" = 1000, seed: int = 0) -> float:
@@ -260,10 +250,9 @@ class DiversityStatistic(Statistic):
     distance: ClassVar[str] = "diversity"
     description: ClassVar[str] = "spread of the set of maps (16x16 block means of log10(1+delta)); flags mode collapse"
 
-    def summarize(self, maps: np.ndarray) -> np.ndarray:
-        """Return :func:`map_features` of a batch of maps of this track, ``(n, 256)`` float64."""
-        maps = check_maps(maps, shape=self.track.shape)
-        return map_features(maps)
+    def _summarize(self, batch: BatchContext) -> np.ndarray:
+        """:func:`map_features` of a batch of maps of this track, ``(n, 256)`` float64 (shared with ``collapse``)."""
+        return batch.block_features(FEATURE_BLOCKS).copy()
 
 
 class CollapseStatistic(DiversityStatistic):

@@ -38,6 +38,7 @@ from cosmobench.errors import CosmobenchError
 from cosmobench.stats import _structure_kernels as _k
 from cosmobench.stats._validate import check_maps
 from cosmobench.stats.base import Statistic
+from cosmobench.stats.batch import BatchContext
 
 __all__ = ["minkowski", "to_quantimpy", "gaussian_minkowski", "MinkowskiStatistic", "DEFAULT_THRESHOLDS"]
 
@@ -45,11 +46,6 @@ __all__ = ["minkowski", "to_quantimpy", "gaussian_minkowski", "MinkowskiStatisti
 DEFAULT_THRESHOLDS = np.round(np.geomspace(0.5, 11.0, 12) - 1.0, 6)
 
 _CROSS_NORM = (math.pi / 2.0) / (2.0 + 2.0 * math.sqrt(2.0))
-
-
-def _work_dtype(maps):
-    """float32 maps stay float32 (no copy; comparisons with the float64 thresholds are exact)."""
-    return np.float32 if getattr(maps, "dtype", None) == np.float32 else np.float64
 
 
 def minkowski(maps, thresholds, *, connectivity: int = 4, pixel_size: "float | None" = None,
@@ -75,12 +71,21 @@ def minkowski(maps, thresholds, *, connectivity: int = 4, pixel_size: "float | N
         (n, 3, nt) float64: V0 area fraction, V1 boundary length per unit area, V2 Euler
         characteristic per unit area.
     """
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=_work_dtype(maps))
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=None)
     t = np.atleast_1d(np.asarray(thresholds, dtype=np.float64))
     if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all():
         raise CosmobenchError("thresholds must be a non-empty 1-D list of finite values of δ")
     if connectivity not in (4, 8):
         raise CosmobenchError(f"connectivity={connectivity!r}; use 4 (quantimpy's) or 8")
+    if pixel_size is not None:
+        p = float(pixel_size)
+        if not (math.isfinite(p) and p > 0):
+            raise CosmobenchError(f"pixel_size={pixel_size!r}; give the pixel side in Mpc/h (> 0)")
+    return _minkowski(maps, t, connectivity, pixel_size)
+
+
+def _minkowski(maps: np.ndarray, t: np.ndarray, connectivity: int, pixel_size: "float | None") -> np.ndarray:
+    """Kernel of :func:`minkowski` on validated maps and thresholds."""
     order = np.argsort(t, kind="stable")
     ts = np.ascontiguousarray(t[order])
     n, h, w = maps.shape
@@ -93,8 +98,6 @@ def minkowski(maps, thresholds, *, connectivity: int = 4, pixel_size: "float | N
     out[:, 2] = counts[:, 2] / (4.0 * ncell)
     if pixel_size is not None:
         p = float(pixel_size)
-        if not (math.isfinite(p) and p > 0):
-            raise CosmobenchError(f"pixel_size={pixel_size!r}; give the pixel side in Mpc/h (> 0)")
         out[:, 1] /= p
         out[:, 2] /= p * p
     res = np.empty_like(out)
@@ -157,6 +160,7 @@ class MinkowskiStatistic(Statistic):
     version = "1"
     distance = "chi2"
     description = "Minkowski functionals (area, boundary length, Euler characteristic) of excursion sets"
+    allow_constant = True
 
     def __init__(self, track=None, *, thresholds=None, connectivity: int = 4) -> None:
         t = DEFAULT_THRESHOLDS if thresholds is None else np.atleast_1d(np.asarray(thresholds, dtype=float))
@@ -167,9 +171,9 @@ class MinkowskiStatistic(Statistic):
         super().__init__(track, thresholds=[float(x) for x in t], connectivity=int(connectivity))
         self.thresholds = np.asarray(t, dtype=float)
 
-    def summarize(self, maps: np.ndarray) -> np.ndarray:
-        v = minkowski(maps, self.thresholds, connectivity=self.settings["connectivity"],
-                      pixel_size=self.track.pixel_size)
+    def _summarize(self, batch: BatchContext) -> np.ndarray:
+        """``(n, 3 · nt)``: V0, V1, V2 at every threshold."""
+        v = _minkowski(batch.maps, self.thresholds, self.settings["connectivity"], self.track.pixel_size)
         return v.reshape(v.shape[0], -1)
 
     def coords(self) -> dict:

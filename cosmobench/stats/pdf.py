@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from cosmobench.errors import CosmobenchError
-from cosmobench.stats._validate import check_maps
+from cosmobench.stats import _field_kernels as _fk
+from cosmobench.stats._validate import check_edges, check_maps
 from cosmobench.stats.base import Statistic
+from cosmobench.stats.batch import DENSITY_CLIP, BatchContext
 
 __all__ = [
     "DEFAULT_EDGES",
@@ -64,48 +65,11 @@ class PixelPDF:
     kurt: np.ndarray
 
 
-@njit(cache=True, nogil=True)
-def _log_hist(maps, edges, uniform, out):  # pragma: no cover - compiled
-    """Counts of log10(1+δ) per map in bins [e_j, e_j+1); tails clip into the end bins.
-
-    With ``uniform`` edges the bin is computed arithmetically and corrected against the edges (as
-    :func:`numpy.histogram` does), otherwise found by binary search.
-    """
-    n = maps.shape[0]
-    nb = out.shape[1]
-    e0 = edges[0]
-    inv = nb / (edges[nb] - edges[0])
-    inner = edges[1:nb]
-    for i in range(n):
-        row = maps[i]
-        for j in range(nb):
-            out[i, j] = 0
-        for p in range(row.size):
-            x = 1.0 + row[p]
-            if x > 0.0:
-                y = np.log10(x)
-                if uniform:
-                    b = int(np.floor((y - e0) * inv))
-                    if b < 0:
-                        b = 0
-                    elif b >= nb:
-                        b = nb - 1
-                    if b < nb - 1 and y >= edges[b + 1]:
-                        b += 1
-                    elif b > 0 and y < edges[b]:
-                        b -= 1
-                else:
-                    b = np.searchsorted(inner, y, side="right")
-            else:
-                b = 0
-            out[i, b] += 1
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, parallel=True)
 def _moments(maps, out):  # pragma: no cover - compiled
     """Per-map mean, population variance, skewness, excess kurtosis (two passes, float64)."""
     n, m = maps.shape
-    for i in range(n):
+    for i in prange(n):
         row = maps[i]
         s = 0.0
         for p in range(m):
@@ -134,19 +98,7 @@ def _moments(maps, out):  # pragma: no cover - compiled
 
 
 def _check_edges(edges) -> np.ndarray:
-    if edges is None:
-        return np.array(DEFAULT_EDGES)
-    e = np.asarray(edges, dtype=np.float64)
-    if e.ndim != 1 or e.size < 2:
-        raise CosmobenchError("edges must be a 1-D array of at least 2 bin edges in log10(1+δ)")
-    if not np.isfinite(e).all() or (np.diff(e) <= 0).any():
-        raise CosmobenchError("edges must be finite and strictly increasing (bin edges in log10(1+δ))")
-    return e
-
-
-def _float_dtype(maps):
-    dt = getattr(maps, "dtype", None)
-    return np.float32 if dt == np.float32 else np.float64
+    return check_edges(edges, DEFAULT_EDGES)
 
 
 def log_histogram(maps: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -167,9 +119,7 @@ def log_histogram(maps: np.ndarray, edges: np.ndarray) -> np.ndarray:
     flat = maps.reshape(maps.shape[0], -1)
     out = np.empty((flat.shape[0], edges.size - 1), dtype=np.int64)
     edges = np.ascontiguousarray(edges, dtype=np.float64)
-    d = np.diff(edges)
-    uniform = bool(np.allclose(d, d[0], rtol=1e-10, atol=0.0))
-    _log_hist(flat, edges, uniform, out)
+    _fk.hist_of_delta(flat, edges, _fk.uniform_edges(edges), out)
     return out
 
 
@@ -193,7 +143,7 @@ def pixel_moments(maps, *, allow_below_minus_one: bool = False) -> np.ndarray:
     CosmobenchError
         For malformed maps.
     """
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, dtype=_float_dtype(maps))
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, dtype=None)
     return _moments_of(maps)
 
 
@@ -234,7 +184,7 @@ def pixel_pdf(maps, edges=None, *, allow_below_minus_one: bool = False) -> Pixel
     moments; no temporary the size of the batch is made.
     """
     edges = _check_edges(edges)
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, dtype=_float_dtype(maps))
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, dtype=None)
     counts = log_histogram(maps, edges)
     mom = _moments_of(maps)
     npix = maps.shape[1] * maps.shape[2]
@@ -260,12 +210,17 @@ class PDFStatistic(Statistic):
     def __init__(self, track=None, **settings) -> None:
         super().__init__(track, **settings)
         self._edges = _check_edges(settings.get("edges"))
+        self._uniform = _fk.uniform_edges(self._edges)
 
-    def summarize(self, maps: np.ndarray) -> np.ndarray:
+    def _summarize(self, batch: BatchContext) -> np.ndarray:
         """``(n, nb)`` fractions of pixels per log10(1+δ) bin."""
-        maps = check_maps(maps, shape=self.track.shape, dtype=_float_dtype(maps))
-        counts = log_histogram(maps, self._edges)
-        return counts / float(maps.shape[1] * maps.shape[2])
+        counts = np.empty((batch.n, self._edges.size - 1), dtype=np.int64)
+        if self._edges[0] > np.log10(DENSITY_CLIP):
+            # every pixel the shared field clips lands in the first bin anyway: reuse its logarithms
+            _fk.hist_of_log(batch.log_density(), self._edges, self._uniform, counts)
+        else:
+            _fk.hist_of_delta(batch.flat(), self._edges, self._uniform, counts)
+        return counts / float(batch.flat().shape[1])
 
     def coords(self) -> dict[str, np.ndarray]:
         return {"log10(1+delta)": 0.5 * (self._edges[1:] + self._edges[:-1])}
@@ -279,10 +234,9 @@ class MomentsStatistic(Statistic):
     distance = "chi2"
     description = "one-point moments of δ per map: variance, skewness, excess kurtosis"
 
-    def summarize(self, maps: np.ndarray) -> np.ndarray:
+    def _summarize(self, batch: BatchContext) -> np.ndarray:
         """``(n, 3)`` columns var, skew, kurt of δ."""
-        maps = check_maps(maps, shape=self.track.shape, dtype=_float_dtype(maps))
-        return _moments_of(maps)[:, 1:]
+        return _moments_of(batch.maps)[:, 1:]
 
     def coords(self) -> dict[str, np.ndarray]:
         return {"moment": np.array(["var", "skew", "kurt"])}
@@ -296,7 +250,6 @@ class MeanStatistic(Statistic):
     distance = "abs_mean"
     description = "per-map mean δ (exposes a mean bias: physical δ maps average to ~0)"
 
-    def summarize(self, maps: np.ndarray) -> np.ndarray:
+    def _summarize(self, batch: BatchContext) -> np.ndarray:
         """``(n, 1)`` mean δ per map."""
-        maps = check_maps(maps, shape=self.track.shape, dtype=_float_dtype(maps))
-        return maps.reshape(maps.shape[0], -1).mean(axis=1, dtype=np.float64)[:, None]
+        return batch.flat().mean(axis=1, dtype=np.float64)[:, None]

@@ -29,12 +29,13 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.signal
-from numba import njit
+from numba import njit, prange
 
 from cosmobench.errors import CosmobenchError
 from cosmobench.stats import _fft
-from cosmobench.stats._validate import check_maps
+from cosmobench.stats._validate import check_edges, check_maps
 from cosmobench.stats.base import Statistic
+from cosmobench.stats.batch import BatchContext
 
 __all__ = ["PowerSpectrum", "power_spectrum", "default_edges", "dimensionless_power", "welch_power", "PowerStatistic"]
 
@@ -119,23 +120,17 @@ def _binning(h: int, w: int, box_size: float, edges: "tuple[float, ...]"):
     return nmodes, kmean, used, bin_of, w_used
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, parallel=True)
 def _bin_power(F, cols, bin_of, w, out):  # pragma: no cover - compiled
     """``out[i, b] = Σ_{q: bin_of[q] = b} w[q] |F[i, cols[q]]|²`` (modes in memory order)."""
     m = F.shape[0]
     nb = out.shape[1]
-    for i in range(m):
+    for i in prange(m):
         for j in range(nb):
             out[i, j] = 0.0
         for q in range(cols.size):
             v = F[i, cols[q]]
             out[i, bin_of[q]] += w[q] * (v.real * v.real + v.imag * v.imag)
-
-
-def _float_dtype(maps):
-    """Keep float32 input as float32 (no copy in validation); anything else is validated as float64."""
-    dt = getattr(maps, "dtype", None)
-    return np.float32 if dt == np.float32 else np.float64
 
 
 def _check_box(box_size) -> float:
@@ -153,12 +148,7 @@ def _check_edges(bins, h: int, w: int, L: float) -> np.ndarray:
         if h != w:
             raise CosmobenchError(f"maps are {h}x{w}; default bins need square maps: pass bins=<edges in h/Mpc>")
         return default_edges(h, L)
-    edges = np.asarray(bins, dtype=np.float64)
-    if edges.ndim != 1 or edges.size < 2:
-        raise CosmobenchError("bins must be a 1-D array of at least 2 bin edges in h/Mpc")
-    if not np.isfinite(edges).all() or (np.diff(edges) <= 0).any() or edges[0] < 0:
-        raise CosmobenchError("bins must be finite, non-negative and strictly increasing edges in h/Mpc")
-    return edges
+    return check_edges(bins, what="bin edges in h/Mpc", nonnegative=True)
 
 
 def power_spectrum(
@@ -209,18 +199,21 @@ def power_spectrum(
     ((32,), (n, 32))
     """
     L = _check_box(box_size)
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, dtype=_float_dtype(maps))
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, dtype=None)
     edges = _check_edges(bins, maps.shape[1], maps.shape[2], L)
     return _power(maps, L, edges, threads)
 
 
-def _power(maps: np.ndarray, L: float, edges: np.ndarray, threads) -> PowerSpectrum:
-    """Kernel of :func:`power_spectrum` on validated maps and edges."""
+def _power(maps: np.ndarray, L: float, edges: np.ndarray, threads, F: "np.ndarray | None" = None) -> PowerSpectrum:
+    """Kernel of :func:`power_spectrum` on validated maps and edges (``F``: their rfft2 when already known)."""
     n, h, w = maps.shape
     nmodes, kmean, used, bin_of, w_used = _binning(h, w, L, tuple(edges.tolist()))
     power = np.empty((n, edges.size - 1))
-    for sl, F in _fft.iter_rfft2(maps, threads=threads):
-        _bin_power(F.reshape(sl.stop - sl.start, -1), used, bin_of, w_used, power[sl])
+    if F is not None:
+        _bin_power(F.reshape(n, -1), used, bin_of, w_used, power)
+    else:
+        for sl, Fc in _fft.iter_rfft2(maps, threads=threads):
+            _bin_power(Fc.reshape(sl.stop - sl.start, -1), used, bin_of, w_used, power[sl])
     power *= L * L / float(h * w) ** 2
     power[:, nmodes == 0] = np.nan
     return PowerSpectrum(k=kmean.copy(), power=power, nmodes=nmodes.copy(), edges=edges, box_size=L)
@@ -298,11 +291,9 @@ class PowerStatistic(Statistic):
         self._edges = default_edges(t.tile, t.tile_size)
         self._k = _binning(t.tile, t.tile, float(t.tile_size), tuple(self._edges.tolist()))[1]
 
-    def summarize(self, maps: np.ndarray) -> np.ndarray:
+    def _summarize(self, batch: BatchContext) -> np.ndarray:
         """``(n, nb)`` log10 P(k) (P floored at 1e-30 before the log)."""
-        t = self.track
-        maps = check_maps(maps, shape=t.shape, dtype=_float_dtype(maps))
-        ps = _power(maps, float(t.tile_size), self._edges, self._threads)
+        ps = _power(batch.maps, float(self.track.tile_size), self._edges, self._threads, F=batch.rfft2())
         return np.log10(np.maximum(ps.power, _LOG_FLOOR))
 
     def coords(self) -> dict[str, np.ndarray]:

@@ -39,6 +39,7 @@ from cosmobench.errors import CosmobenchError
 from cosmobench.stats import _structure_kernels as _k
 from cosmobench.stats._validate import check_maps
 from cosmobench.stats.base import Statistic
+from cosmobench.stats.batch import BatchContext
 
 __all__ = [
     "label_structures",
@@ -48,11 +49,6 @@ __all__ = [
     "SeedThreshold",
     "StructureStatistic",
 ]
-
-
-def _work_dtype(maps):
-    """float32 maps stay float32 (no copy; comparisons with the float64 threshold are exact)."""
-    return np.float32 if getattr(maps, "dtype", None) == np.float32 else np.float64
 
 
 def _check_connectivity(connectivity) -> int:
@@ -101,7 +97,7 @@ def label_structures(maps, threshold, connectivity: int = 8, *, allow_below_minu
     counts : numpy.ndarray
         (n,) int64, k of every map.
     """
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=_work_dtype(maps))
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=None)
     return _label(maps, _check_threshold(threshold), _check_connectivity(connectivity))
 
 
@@ -223,7 +219,7 @@ def structures(
     -------
     StructureCatalog
     """
-    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=_work_dtype(maps))
+    maps = check_maps(maps, allow_below_minus_one=allow_below_minus_one, allow_constant=True, dtype=None)
     if int(min_area) != min_area or min_area < 1:
         raise CosmobenchError(f"min_area={min_area!r}; give a whole number of pixels >= 1")
     if pixel_size is None:
@@ -294,7 +290,7 @@ def seed_threshold(sigma0: float, a: "float | None" = None) -> SeedThreshold:
     return SeedThreshold(a=a, threshold=xstar, c_nl=sigma0 / xstar)
 
 
-_N_PER_T = 5
+_N_PER_T = _k.N_SUMMARY
 
 
 class StructureStatistic(Statistic):
@@ -322,6 +318,7 @@ class StructureStatistic(Statistic):
     version = "1"
     distance = "chi2"
     description = "threshold-graph structures: count, size, largest share, filamentarity, mass fraction"
+    allow_constant = True
     columns = ("n", "log_area", "largest", "filamentarity", "mass_frac")
 
     def __init__(self, track=None, *, thresholds=(1.0, 3.0, 10.0), connectivity: int = 8, min_area: int = 1,
@@ -335,14 +332,11 @@ class StructureStatistic(Statistic):
                          min_area=int(min_area), sigma0=None if sigma0 is None else float(sigma0))
         self.thresholds = np.asarray(ts, dtype=float)
 
-    def summarize(self, maps: np.ndarray) -> np.ndarray:
-        maps = check_maps(maps, allow_constant=True, dtype=_work_dtype(maps))
-        n = maps.shape[0]
-        out = np.zeros((n, _N_PER_T * self.thresholds.size), dtype=np.float64)
-        for it, t in enumerate(self.thresholds):
-            cat = _catalog(maps, float(t), self.settings["connectivity"], self.settings["min_area"],
-                           self.track.pixel_size)
-            out[:, it * _N_PER_T:(it + 1) * _N_PER_T] = _summary(cat, n)
+    def _summarize(self, batch: BatchContext) -> np.ndarray:
+        """``(n, 5 · nt)`` summary columns (see the class docstring), one fused pass per map and threshold."""
+        out = np.empty((batch.n, _N_PER_T * self.thresholds.size), dtype=np.float64)
+        _k.structure_summary(batch.maps, np.ascontiguousarray(self.thresholds, dtype=np.float64),
+                             self.settings["connectivity"], float(self.settings["min_area"]), out)
         return out
 
     def coords(self) -> dict:
@@ -350,25 +344,3 @@ class StructureStatistic(Statistic):
             "threshold": np.repeat(self.thresholds, _N_PER_T),
             "quantity": np.array(list(self.columns) * self.thresholds.size),
         }
-
-
-def _summary(cat: StructureCatalog, n: int) -> np.ndarray:
-    out = np.zeros((n, _N_PER_T))
-    idx = cat.map_index
-    cnt = cat.counts.astype(float)
-    has = cnt > 0
-    out[:, 0] = cnt
-    if len(cat) == 0:
-        return out
-    tot_area = np.bincount(idx, weights=cat.area, minlength=n)
-    sum_log = np.bincount(idx, weights=np.log10(cat.area), minlength=n)
-    largest = np.zeros(n)
-    np.maximum.at(largest, idx, cat.area)
-    fil_w = np.bincount(idx, weights=cat.area * cat.filamentarity, minlength=n)
-    mass = np.bincount(idx, weights=cat.mass, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, 1] = np.where(has, sum_log / np.where(has, cnt, 1), 0.0)
-        out[:, 2] = np.where(has, largest / np.where(has, tot_area, 1), 0.0)
-        out[:, 3] = np.where(has, fil_w / np.where(has, tot_area, 1), 0.0)
-        out[:, 4] = mass / cat.total_mass
-    return out
