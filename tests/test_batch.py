@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from cosmobench.errors import CosmobenchError
-from cosmobench.stats import _field_kernels, _fft, batch, default_statistics
+from cosmobench import _fft
+from cosmobench.stats import _field_kernels, batch, default_statistics
 from cosmobench.stats.batch import BatchContext, summarize_batch
 from cosmobench.stats.diversity import DENSITY_CLIP
 from cosmobench.stats.structures import StructureStatistic, structures

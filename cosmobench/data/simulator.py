@@ -23,7 +23,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from cosmobench.data import _pm_kernels as _k
-from cosmobench.data._fft import RealFFT3D, default_threads, irfftn, rfftn
+from cosmobench._fft import RealFFT3D, default_threads, irfftn, rfftn
 from cosmobench.data.cosmology import (
     QUIJOTE,
     Cosmology,

@@ -15,7 +15,7 @@ import numpy as np
 
 from cosmobench.errors import CosmobenchError
 from cosmobench.stats import _field_kernels as _fk
-from cosmobench.stats import _fft
+from cosmobench import _fft
 from cosmobench.stats._validate import check_maps
 
 if TYPE_CHECKING:  # pragma: no cover

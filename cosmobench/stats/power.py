@@ -32,7 +32,7 @@ import scipy.signal
 from numba import njit, prange
 
 from cosmobench.errors import CosmobenchError
-from cosmobench.stats import _fft
+from cosmobench import _fft
 from cosmobench.stats._validate import check_edges, check_maps
 from cosmobench.stats.base import Statistic
 from cosmobench.stats.batch import BatchContext
