@@ -89,35 +89,50 @@ def _check_edges(edges) -> np.ndarray:
     return check_edges(edges, DEFAULT_EDGES)
 
 
+@njit(cache=True, inline="always")
+def _is_peak(img, i, k, h, w):  # pragma: no cover - compiled
+    """Strictly above each neighbour that exists (the generic test, for border pixels)."""
+    v = img[i, k]
+    for di in range(-1, 2):
+        for dk in range(-1, 2):
+            ii = i + di
+            kk = k + dk
+            if (di != 0 or dk != 0) and 0 <= ii < h and 0 <= kk < w and not v > img[ii, kk]:
+                return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _add_peak(v, edges, inv, uniform, row):  # pragma: no cover - compiled
+    x = 1.0 + np.float64(v)
+    row[_fk._bin(np.log10(x), edges, inv, uniform) if x > 0.0 else 0] += 1
+
+
 @njit(cache=True, parallel=True)
 def _peak_hist(maps, edges, uniform, exclude_border, out):  # pragma: no cover - compiled
     """Histogram of log10(1 + δ) of the strict 8-neighbour maxima of every map (one pass per map)."""
     n, h, w = maps.shape
     nb = out.shape[1]
     inv = nb / (edges[nb] - edges[0])
-    lo = 1 if exclude_border else 0
     for m in prange(n):
         img = maps[m]
+        row = out[m]
         for j in range(nb):
-            out[m, j] = 0
-        for i in range(lo, h - lo):
-            for k in range(lo, w - lo):
+            row[j] = 0
+        for i in range(1, h - 1):
+            for k in range(1, w - 1):
                 v = img[i, k]
-                peak = True
-                for di in range(-1, 2):
-                    ii = i + di
-                    if ii < 0 or ii >= h:
-                        continue
-                    for dk in range(-1, 2):
-                        kk = k + dk
-                        if (di == 0 and dk == 0) or kk < 0 or kk >= w:
-                            continue
-                        if not v > img[ii, kk]:
-                            peak = False
-                if peak:
-                    x = 1.0 + np.float64(v)
-                    b = _fk._bin(np.log10(x), edges, inv, uniform) if x > 0.0 else 0
-                    out[m, b] += 1
+                # short-circuit: most pixels fail on the first comparisons
+                if (v > img[i, k - 1] and v > img[i, k + 1] and v > img[i - 1, k] and v > img[i + 1, k]
+                        and v > img[i - 1, k - 1] and v > img[i - 1, k + 1] and v > img[i + 1, k - 1]
+                        and v > img[i + 1, k + 1]):
+                    _add_peak(v, edges, inv, uniform, row)
+        if not exclude_border:
+            for i in range(h):
+                step = 1 if i == 0 or i == h - 1 else w - 1
+                for k in range(0, w, step):
+                    if _is_peak(img, i, k, h, w):
+                        _add_peak(img[i, k], edges, inv, uniform, row)
 
 
 def _counts(maps: np.ndarray, edges: np.ndarray, exclude_border: bool) -> np.ndarray:

@@ -1,0 +1,94 @@
+"""All default statistics of a batch of maps against a Pylians-style ``Pk_plane`` loop (pytest-benchmark).
+
+Pylians3 is not installable here (it needs a compiler toolchain and is not on PyPI as a wheel), so the
+peer is written as what ``Pk_plane`` does for ``MAS='None'``: per map, one FFT of the map, ``|δ_k|²``,
+and a binned average over ``int(|k| / k_F)``, looped over the maps in Python (numpy's FFT and
+``bincount`` standing in for Pylians' FFTW call and Cython loop). Both run on the same maps in the
+same test, so their ratio is robust to a shared machine; it goes to ``extra_info`` (target: the whole
+score card ≤ 3 Pylians loops, it was ≈ 9.5 before the shared batch context and fused kernels).
+
+Default size 1,000 maps; ``COSMOBENCH_BENCH_FULL=1`` runs the issue's 10,000.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import pytest
+
+from cosmobench.stats import default_statistics, summarize_batch
+
+FULL = os.environ.get("COSMOBENCH_BENCH_FULL") == "1"
+N = 10_000 if FULL else 1_000
+BATCH = 256  # evaluate's default batch size
+L = 250.0
+
+
+@pytest.fixture(scope="module")
+def maps():
+    rng = np.random.default_rng(0)
+    return (np.exp(0.8 * rng.standard_normal((N, 64, 64), dtype=np.float32) - 0.32) - 1).astype(np.float32)
+
+
+def pk_plane_loop(maps: np.ndarray, box_size: float = L) -> np.ndarray:
+    """Per-map P(k) as Pylians3 ``Pk_plane`` computes it (integer k_F bins up to the corner, DC excluded)."""
+    n, npix, _ = maps.shape
+    kx = np.fft.rfftfreq(npix) * npix
+    ky = np.fft.fftfreq(npix) * npix
+    kk = np.sqrt(ky[:, None] ** 2 + kx[None, :] ** 2)
+    idx = kk.astype(np.int64).ravel()
+    mult = np.full(kk.shape, 2.0)
+    mult[:, 0] = mult[:, -1] = 1.0  # kx = 0 and Nyquist columns hold their own conjugates
+    mult = mult.ravel()
+    mult[0] = 0.0  # DC
+    nmodes = np.bincount(idx, weights=mult)
+    out = np.empty((n, nmodes.size))
+    for i in range(n):
+        F = np.fft.rfft2(maps[i].astype(np.float64))
+        out[i] = np.bincount(idx, weights=(F.real**2 + F.imag**2).ravel() * mult, minlength=nmodes.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return out / nmodes * (box_size**2 / float(npix) ** 4)
+
+
+def _best(fn, repeat=2):
+    best = math.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def test_bench_all_statistics_vs_pk_plane_loop(benchmark, maps):
+    from cosmobench.stats.power import power_spectrum
+
+    stats = default_statistics(sigma0=0.0137)
+    summarize_batch(stats, maps[:BATCH])  # compiled kernels and FFT plans warm
+    peer = pk_plane_loop(maps[:16])
+    # the peer computes the power spectrum: check it is the estimator on its own floor(|k|/k_F) bins
+    # (edges a hair below the integers: grid modes sit exactly on them, |k|² / k_F² being an integer)
+    edges = np.maximum(np.arange(peer.shape[1] + 1) - 1e-6, 0.0) * (2 * math.pi / L)
+    ours = power_spectrum(maps[:16], L, bins=edges).power
+    np.testing.assert_allclose(ours[:, 1:], peer[:, 1:], rtol=1e-9)
+
+    def run():
+        for i in range(0, N, BATCH):
+            summarize_batch(stats, maps[i : i + BATCH], validated=True)
+
+    benchmark.pedantic(run, rounds=2, iterations=1, warmup_rounds=0)
+    t_stats = benchmark.stats.stats.min if benchmark.stats else _best(run, 1)
+    t_peer = _best(lambda: pk_plane_loop(maps))
+    benchmark.extra_info.update(
+        {
+            "maps": N,
+            "statistics": [s.name for s in stats],
+            "all_statistics_s": round(t_stats, 3),
+            "pk_plane_loop_s": round(t_peer, 3),
+            "ratio_to_pk_plane_loop": round(t_stats / t_peer, 2),
+            "per_10k_maps_s": round(t_stats * 10_000 / N, 3),
+        }
+    )
+    assert t_stats / t_peer < 10  # loose: the machine is shared (target ≤ 3)
