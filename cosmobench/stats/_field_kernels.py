@@ -59,31 +59,22 @@ def _bin(y, edges, inv, uniform):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def hist_of_delta(maps, edges, uniform, out):  # pragma: no cover - compiled
-    """Counts of log10(1 + δ) per map; ``1 + δ <= 0`` counts in the first bin."""
-    n, m = maps.shape
+def log_histogram(values, edges, uniform, of_delta, out):  # pragma: no cover - compiled
+    """Counts of log10(1 + δ) per map: of ``log10(1 + values)`` when ``of_delta`` (``1 + δ <= 0`` counts
+    in the first bin), else of ``values`` themselves (an already computed log field)."""
+    n, m = values.shape
     nb = out.shape[1]
     inv = nb / (edges[nb] - edges[0])
     for i in prange(n):
         for j in range(nb):
             out[i, j] = 0
         for p in range(m):
-            x = 1.0 + np.float64(maps[i, p])
-            b = _bin(np.log10(x), edges, inv, uniform) if x > 0.0 else 0
+            if of_delta:
+                x = 1.0 + np.float64(values[i, p])
+                b = _bin(np.log10(x), edges, inv, uniform) if x > 0.0 else 0
+            else:
+                b = _bin(values[i, p], edges, inv, uniform)
             out[i, b] += 1
-
-
-@njit(cache=True, parallel=True)
-def hist_of_log(y, edges, uniform, out):  # pragma: no cover - compiled
-    """Counts of an already computed log10(1 + δ) field per map."""
-    n, m = y.shape
-    nb = out.shape[1]
-    inv = nb / (edges[nb] - edges[0])
-    for i in prange(n):
-        for j in range(nb):
-            out[i, j] = 0
-        for p in range(m):
-            out[i, _bin(y[i, p], edges, inv, uniform)] += 1
 
 
 def uniform_edges(edges: np.ndarray) -> bool:

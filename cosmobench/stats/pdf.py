@@ -119,7 +119,7 @@ def log_histogram(maps: np.ndarray, edges: np.ndarray) -> np.ndarray:
     flat = maps.reshape(maps.shape[0], -1)
     out = np.empty((flat.shape[0], edges.size - 1), dtype=np.int64)
     edges = np.ascontiguousarray(edges, dtype=np.float64)
-    _fk.hist_of_delta(flat, edges, _fk.uniform_edges(edges), out)
+    _fk.log_histogram(flat, edges, _fk.uniform_edges(edges), True, out)
     return out
 
 
@@ -217,9 +217,9 @@ class PDFStatistic(Statistic):
         counts = np.empty((batch.n, self._edges.size - 1), dtype=np.int64)
         if self._edges[0] > np.log10(DENSITY_CLIP):
             # every pixel the shared field clips lands in the first bin anyway: reuse its logarithms
-            _fk.hist_of_log(batch.log_density(), self._edges, self._uniform, counts)
+            _fk.log_histogram(batch.log_density(), self._edges, self._uniform, False, counts)
         else:
-            _fk.hist_of_delta(batch.flat(), self._edges, self._uniform, counts)
+            _fk.log_histogram(batch.flat(), self._edges, self._uniform, True, counts)
         return counts / float(batch.flat().shape[1])
 
     def coords(self) -> dict[str, np.ndarray]:
