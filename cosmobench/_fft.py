@@ -275,6 +275,17 @@ def irfft2_plan(h: int, w: int, threads: "int | None" = None) -> pyfftw.FFTW:
     return _get_plan("c2r", h, w, default_threads(threads, cap=_MAX_2D_THREADS))
 
 
+def _run_chunks(p: pyfftw.FFTW, src: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """Run a stack plan over ``src`` chunk by chunk; yield ``(slice, view of the plan's output)``."""
+    chunk = p.input_array.shape[0]
+    n = src.shape[0]
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        p.input_array[: stop - start] = src[start:stop]
+        p.execute()
+        yield slice(start, stop), p.output_array[: stop - start]
+
+
 def iter_rfft2(maps: np.ndarray, *, threads: "int | None" = None) -> Iterator[tuple[slice, np.ndarray]]:
     """Yield ``(slice, F)`` with ``F = rfft2(maps[slice])`` chunk by chunk.
 
@@ -282,14 +293,8 @@ def iter_rfft2(maps: np.ndarray, *, threads: "int | None" = None) -> Iterator[tu
     (or copy) it before advancing. Input of any float dtype is converted to float64 while being
     copied into the plan's input buffer (no separate conversion pass).
     """
-    n, h, w = maps.shape
-    fwd = rfft2_plan(h, w, threads)
-    chunk = fwd.input_array.shape[0]
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        fwd.input_array[: stop - start] = maps[start:stop]
-        fwd.execute()
-        yield slice(start, stop), fwd.output_array[: stop - start]
+    _, h, w = maps.shape
+    yield from _run_chunks(rfft2_plan(h, w, threads), maps)
 
 
 def rfft2(maps: np.ndarray, *, threads: "int | None" = None) -> np.ndarray:
@@ -307,11 +312,6 @@ def irfft2(F: np.ndarray, shape: tuple[int, int], *, threads: "int | None" = Non
     n = F.shape[0]
     h, w = shape
     out = np.empty((n, h, w), dtype=np.float64)
-    bwd = irfft2_plan(h, w, threads)
-    chunk = bwd.input_array.shape[0]
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        bwd.input_array[: stop - start] = F[start:stop]
-        bwd.execute()
-        np.multiply(bwd.output_array[: stop - start], 1.0 / (h * w), out=out[start:stop])
+    for sl, real in _run_chunks(irfft2_plan(h, w, threads), F):
+        np.multiply(real, 1.0 / (h * w), out=out[sl])
     return out
