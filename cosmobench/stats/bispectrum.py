@@ -212,6 +212,20 @@ def _check_dk(dk, L: float) -> float:
 
 
 @njit(cache=True, parallel=True)
+def _fill_shells(F, masks, out):  # pragma: no cover - compiled
+    """``out[m·ns + s] = F[m] · masks[s]``: the modes of every shell of every map, straight into a plan's buffer."""
+    k, h, w2 = F.shape
+    ns = masks.shape[0]
+    for m in prange(k):
+        for s in range(ns):
+            o = out[m * ns + s]
+            for i in range(h):
+                for j in range(w2):
+                    o[i, j] = F[m, i, j] if masks[s, i, j] else 0.0
+    return out
+
+
+@njit(cache=True, parallel=True)
 def _shell_sums(I, scale, inv, P, B):  # pragma: no cover - compiled
     """``P[m, s] = Σ_x I_s²`` and ``B[m, j] = Σ_x I_a I_b I_c`` of ``I = scale · out`` (the normalised shell fields)."""
     g, ns, npix = I.shape
@@ -259,7 +273,7 @@ def _bispectrum(maps: np.ndarray, c: np.ndarray, L: float, dk: float, threads, F
         Fc = F[c0 : c0 + _F_CHUNK] if F is not None else _fft.rfft2(maps[c0 : c0 + _F_CHUNK], threads=threads)
         for s in range(0, Fc.shape[0], g):
             k = min(g, Fc.shape[0] - s)
-            np.multiply(Fc[s : s + k, None], masks[None], out=plan.input_array[: k * ns].reshape(k, ns, h, -1))
+            _fill_shells(Fc[s : s + k], masks, plan.input_array)
             plan.execute()
             I = plan.output_array[: k * ns].reshape(k, ns, npix)
             _shell_sums(I, 1.0 / npix, inv, Pshell[c0 + s : c0 + s + k], B[c0 + s : c0 + s + k])
