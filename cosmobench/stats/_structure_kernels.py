@@ -38,8 +38,8 @@ def _union(parent, a, b):
 
 
 @njit(cache=True, inline="always")
-def _label_map(img, threshold, connectivity, parent, lab):
-    """Label the components of ``img > threshold`` into the flat ``lab`` (0 or 1..k); returns k."""
+def _union_pass(img, threshold, connectivity, parent):
+    """Union-find forest of the pixels of ``img > threshold`` (``parent`` −1 for the others)."""
     h, w = img.shape
     for i in range(h):
         for j in range(w):
@@ -58,6 +58,13 @@ def _label_map(img, threshold, connectivity, parent, lab):
                             _union(parent, p, p - w + 1)
             else:
                 parent[p] = -1
+
+
+@njit(cache=True, inline="always")
+def _label_map(img, threshold, connectivity, parent, lab):
+    """Label the components of ``img > threshold`` into the flat ``lab`` (0 or 1..k); returns k."""
+    h, w = img.shape
+    _union_pass(img, threshold, connectivity, parent)
     k = 0
     for p in range(h * w):
         if parent[p] < 0:
@@ -150,6 +157,82 @@ def measure_batch(maps, labels, offsets, acc):
                     acc[s, _ND2] += 1.0
 
 
+@njit(cache=True, inline="always")
+def _outside(img, i, j, t):
+    """Whether pixel (i, j) is off the tile or not above ``t``: with 8-connectivity, exactly when a
+    neighbour of a structure pixel is not in that structure."""
+    h, w = img.shape
+    return i < 0 or j < 0 or i >= h or j >= w or not img[i, j] > t
+
+
+@njit(cache=True, inline="always")
+def _label_measure8(img, t, parent, flat, acc):
+    """8-connected labelling whose assigning pass also accumulates area, mass and the four crossing
+    counts into ``acc[label - 1]`` (columns as :func:`structure_summary`'s); returns k."""
+    h, w = img.shape
+    _union_pass(img, t, 8, parent)
+    k = 0
+    for i in range(h):
+        for j in range(w):
+            p = i * w + j
+            if parent[p] < 0:
+                flat[p] = 0
+                continue
+            r = _find(parent, p)
+            if r == p:  # a structure's first pixel in raster order is its root
+                k += 1
+                flat[p] = k
+                for q in range(6):
+                    acc[k - 1, q] = 0.0
+            else:
+                flat[p] = flat[r]
+            s = flat[p] - 1
+            acc[s, 0] += 1.0
+            acc[s, 1] += 1.0 + img[i, j]
+            acc[s, 2] += _outside(img, i, j - 1, t) + _outside(img, i, j + 1, t)
+            acc[s, 3] += _outside(img, i - 1, j, t) + _outside(img, i + 1, j, t)
+            acc[s, 4] += _outside(img, i - 1, j - 1, t) + _outside(img, i + 1, j + 1, t)
+            acc[s, 5] += _outside(img, i - 1, j + 1, t) + _outside(img, i + 1, j - 1, t)
+    return k
+
+
+@njit(cache=True, inline="always")
+def _label_measure(img, t, connectivity, parent, flat, acc):
+    """Labelling, then a measuring pass that compares labels (needed for 4-connectivity, where a
+    diagonal neighbour above ``t`` may belong to another structure); same columns as :func:`_label_measure8`."""
+    h, w = img.shape
+    k = _label_map(img, t, connectivity, parent, flat)
+    lab = flat.reshape(h, w)
+    for s in range(k):
+        for q in range(6):
+            acc[s, q] = 0.0
+    for i in range(h):
+        for j in range(w):
+            l = lab[i, j]
+            if l == 0:
+                continue
+            s = l - 1
+            acc[s, 0] += 1.0
+            acc[s, 1] += 1.0 + img[i, j]
+            if j == 0 or lab[i, j - 1] != l:
+                acc[s, 2] += 1.0
+            if j == w - 1 or lab[i, j + 1] != l:
+                acc[s, 2] += 1.0
+            if i == 0 or lab[i - 1, j] != l:
+                acc[s, 3] += 1.0
+            if i == h - 1 or lab[i + 1, j] != l:
+                acc[s, 3] += 1.0
+            if i == 0 or j == 0 or lab[i - 1, j - 1] != l:
+                acc[s, 4] += 1.0
+            if i == h - 1 or j == w - 1 or lab[i + 1, j + 1] != l:
+                acc[s, 4] += 1.0
+            if i == 0 or j == w - 1 or lab[i - 1, j + 1] != l:
+                acc[s, 5] += 1.0
+            if i == h - 1 or j == 0 or lab[i + 1, j - 1] != l:
+                acc[s, 5] += 1.0
+    return k
+
+
 # Columns of structure_summary, per threshold.
 N_SUMMARY = 5
 
@@ -170,7 +253,6 @@ def structure_summary(maps, thresholds, connectivity, min_area, out):
         img = maps[m]
         parent = np.empty(h * w, dtype=np.int32)
         flat = np.empty(h * w, dtype=np.int32)
-        lab = flat.reshape(h, w)
         acc = np.empty((h * w, 6))
         total = 0.0
         for i in range(h):
@@ -178,34 +260,10 @@ def structure_summary(maps, thresholds, connectivity, min_area, out):
                 total += img[i, j]
         total += h * w
         for it in range(nt):
-            k = _label_map(img, thresholds[it], connectivity, parent, flat)
-            for s in range(k):
-                for q in range(6):
-                    acc[s, q] = 0.0
-            for i in range(h):
-                for j in range(w):
-                    l = lab[i, j]
-                    if l == 0:
-                        continue
-                    s = l - 1
-                    acc[s, 0] += 1.0
-                    acc[s, 1] += 1.0 + img[i, j]
-                    if j == 0 or lab[i, j - 1] != l:
-                        acc[s, 2] += 1.0
-                    if j == w - 1 or lab[i, j + 1] != l:
-                        acc[s, 2] += 1.0
-                    if i == 0 or lab[i - 1, j] != l:
-                        acc[s, 3] += 1.0
-                    if i == h - 1 or lab[i + 1, j] != l:
-                        acc[s, 3] += 1.0
-                    if i == 0 or j == 0 or lab[i - 1, j - 1] != l:
-                        acc[s, 4] += 1.0
-                    if i == h - 1 or j == w - 1 or lab[i + 1, j + 1] != l:
-                        acc[s, 4] += 1.0
-                    if i == 0 or j == w - 1 or lab[i - 1, j + 1] != l:
-                        acc[s, 5] += 1.0
-                    if i == h - 1 or j == 0 or lab[i + 1, j - 1] != l:
-                        acc[s, 5] += 1.0
+            if connectivity == 8:
+                k = _label_measure8(img, thresholds[it], parent, flat, acc)
+            else:
+                k = _label_measure(img, thresholds[it], connectivity, parent, flat, acc)
             cnt = 0
             sum_log = 0.0
             tot_area = 0.0
