@@ -79,8 +79,10 @@ def register(subparsers) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from cosmobench._io import output_dir
     from cosmobench.evaluation import evaluate
 
+    output_dir(args.out)  # a bad --out fails now, not after the evaluation
     result = evaluate(
         args.model, n=args.n, seed=args.seed, source=args.source, batch_size=args.batch_size, progress=args.progress,
         options=_parse_options(args.option),
@@ -99,11 +101,18 @@ def _parse_options(items: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.isidentifier():
             raise CosmobenchError(f"--option {item!r} is not KEY=VALUE with KEY a Python identifier")
+        if key in out:
+            raise CosmobenchError(f"--option {key} is given twice; pass each option once")
         try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
+            # NaN / Infinity are not JSON: keep them as the strings they are, for check_options to refuse.
+            out[key] = json.loads(value, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             out[key] = value
     return out
+
+
+def _no_constant(name: str):
+    raise ValueError(name)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -143,9 +152,12 @@ def _import(module: str, attr: str):
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from cosmobench._io import output_dir
+
     build_leaderboards = _import("cosmobench.leaderboard", "build_leaderboards")
     if not Path(args.results).is_dir():
         raise CosmobenchError(f"no such results directory: {args.results}; pass --results DIR holding result JSON files")
+    output_dir(args.out)
     written = build_leaderboards(args.results, args.out)
     if args.write_site:
         build_site = _import("cosmobench.site", "build_site")
@@ -164,7 +176,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     result = Path(args.result)
     if not result.is_file():
         raise CosmobenchError(f"no such result file: {result}")
-    out = Path(args.out) if args.out else result.parent
+    from cosmobench._io import output_dir
+
+    out = output_dir(Path(args.out) if args.out else result.parent)
     path = make_report(result, out)
     if path is not None:
         print(f"wrote {path}")

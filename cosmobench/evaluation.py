@@ -11,7 +11,13 @@ The pipeline, and why it is shaped this way:
 - **Reference summaries cached.** The test split is cut into a *compare* group and a held-out
   *floor* group (alternate test boxes, or the two halves of a single test box), summarised once and
   cached under ``<data home>/cache/summaries/`` keyed by the source's content hash, the statistic's
-  key and the cosmobench version. A corrupt cache file is detected, deleted and rebuilt.
+  key and the cosmobench version. Before anything is (re)built the tile files read are re-hashed
+  against the hashes the content hash is made of, so the key always describes the maps summarised;
+  every cache file carries a checksum of its arrays, so a damaged or hand-edited one is reported
+  (a warning), deleted and rebuilt.
+- **Budget first.** Summary width and per-map time are measured on a few reference maps before
+  sampling: an ``n`` whose summaries cannot fit in memory is refused with the estimate, one whose
+  statistics take hours is warned about.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import functools
 import hashlib
 import inspect
 import json
+import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,7 +41,7 @@ from cosmobench._io import atomic_path, sha256_file
 from cosmobench._version import __version__
 from cosmobench.data.track import Track, get_track
 from cosmobench.errors import CosmobenchError
-from cosmobench.registry import ResolvedModel, SampleFileGenerator, resolve
+from cosmobench.registry import ResolvedModel, SampleFileGenerator, plugin_error, resolve
 from cosmobench.results import Result
 from cosmobench.stats._validate import check_maps
 from cosmobench.stats.batch import summarize_batch
@@ -49,7 +57,9 @@ N_KEEP_MAPS = 8
 #: Boxes built when a simulated source is missing: test 0, 1 / val 2 / train 3.
 DEFAULT_BOXES = 4
 # Bump when the cached arrays' layout or the compare/floor split rule changes.
-_CACHE_LAYOUT = 1
+# 2: every cache file carries a checksum of its arrays and key.
+_CACHE_LAYOUT = 2
+_CHECKSUM = "_checksum"
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -223,14 +233,38 @@ def _cache_key(src, stat: Statistic, role: str, groups: dict[str, _Group]) -> st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _checksum(key: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """sha256 over the cache key and every array's name, dtype, shape and bytes, as a uint8 array."""
+    h = hashlib.sha256(key.encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.tobytes())
+    return np.frombuffer(h.digest(), dtype=np.uint8)
+
+
 def _read_cache(path: Path, groups: dict[str, _Group], ncols: "int | None" = None) -> "dict[str, np.ndarray] | None":
-    """Cached arrays when the file is intact and has the expected rows (and columns); a bad file is deleted."""
+    """Cached arrays when the file is intact and has the expected rows (and columns); a bad file is deleted.
+
+    Intact means its checksum (of the key, which is the file name, and of the arrays) matches: a file
+    edited by hand or damaged on disk is reported with a warning and rebuilt, never used.
+    """
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: np.asarray(npz[k]) for k in groups}
-        ok = all(a.ndim == 2 and a.shape[0] == groups[k].n and a.dtype == np.float64 for k, a in arrays.items())
+            stored = np.asarray(npz[_CHECKSUM]) if _CHECKSUM in npz.files else None
+        intact = stored is not None and np.array_equal(stored, _checksum(path.stem, arrays))
+        if not intact:
+            warnings.warn(
+                f"reference-summary cache {path} does not match its checksum (edited or damaged); "
+                "it is deleted and rebuilt from the reference maps",
+                stacklevel=3,
+            )
+        ok = intact and all(
+            a.ndim == 2 and a.shape[0] == groups[k].n and a.dtype == np.float64 for k, a in arrays.items()
+        )
         widths = {a.shape[1] for a in arrays.values()}
         if ok and len(widths) == 1 and ncols in (None, *widths) and all(np.isfinite(a).all() for a in arrays.values()):
             return arrays
@@ -243,7 +277,39 @@ def _read_cache(path: Path, groups: dict[str, _Group], ncols: "int | None" = Non
 def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:  # a handle: np.savez would append ".npz" to a bare path
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays, **{_CHECKSUM: _checksum(path.stem, arrays)})
+
+
+def _verify_boxes(src, boxes: "Iterable[int]") -> None:
+    """Re-hash the tile files about to be summarised against the source's recorded sha256.
+
+    Why: reference summaries are cached under the source's content hash, which is computed from the
+    *recorded* hashes; summarising tiles damaged since would cache wrong numbers under the right key
+    (and blame the model for them). Hashing costs far less than summarising the same maps.
+    """
+    for b in sorted(set(boxes)):
+        entry = src.meta["boxes"][str(b)]["files"]["0"]
+        path = src.path / entry["file"]
+        if not path.is_file() or sha256_file(path) != entry["sha256"]:
+            raise CosmobenchError(_corrupt_reference(src, f"{path} does not match the sha256 recorded when it was written"))
+
+
+def _corrupt_reference(src, why: str) -> str:
+    how = (f"`cosmobench data build --source {src.name}` replaces damaged boxes" if src.kind == "simulated"
+           else "re-import its files with `cosmobench data import`")
+    return (
+        f"the reference source {src.name!r} is corrupted, not the model: {why}; run `cosmobench data info --verify` "
+        f"and rebuild it ({how})"
+    )
+
+
+@contextlib.contextmanager
+def _reference_maps_checked(src) -> Iterator[None]:
+    """Statistics refusing *reference* maps mean a damaged reference: say so instead of blaming the model."""
+    try:
+        yield
+    except CosmobenchError as exc:
+        raise CosmobenchError(_corrupt_reference(src, f"its maps are refused by the statistics ({exc})")) from None
 
 
 def reference_summaries(
@@ -303,6 +369,7 @@ def reference_summaries(
     loaded: dict[str, np.ndarray] = {}
     todo = [k for k, f in enumerate(found) if f is None]
     if todo:
+        _verify_boxes(src, [b for k in todo for g in jobs[k][1].values() for b, _, _ in g.pieces])
         total = sum(g.n for k in todo for g in jobs[k][1].values())
         bar = _progress(total, "reference summaries", progress)
         for k in todo:
@@ -311,7 +378,8 @@ def reference_summaries(
             for role, group in groups.items():
                 if role not in loaded:
                     loaded[role] = group.load(src)
-                arrays[role] = _summarize_all([stat], loaded[role], batch_size)[0]
+                with _reference_maps_checked(src):
+                    arrays[role] = _summarize_all([stat], loaded[role], batch_size)[0]
                 bar.update(group.n)
             _write_cache(paths[k], arrays)
             found[k] = arrays
@@ -351,7 +419,13 @@ def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track) -> It
             raw, how = gen.take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
         else:
             s = chunk_seed(seed, i)
-            raw, how = gen.sample(size, seed=s), f"sample({size}, seed={s}) of batch {i} (maps {start}..{start + size - 1})"
+            how = f"sample({size}, seed={s}) of batch {i} (maps {start}..{start + size - 1})"
+            try:
+                raw = gen.sample(size, seed=s)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model's code; KeyboardInterrupt passes
+                raise plugin_error(
+                    f"model {resolved.name!r}: {how}", exc, "fix the generator (nothing was written)"
+                ) from None
         name = f"model maps from {how}"
         if not hasattr(raw, "shape") or not hasattr(raw, "dtype"):
             try:
@@ -404,6 +478,103 @@ def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, prog
         bar.close()
     maps = np.concatenate(kept, axis=0)[:N_KEEP_MAPS]
     return [np.concatenate(p, axis=0) for p in parts], maps
+
+
+# ------------------------------------------------------------------------------------------ budget
+
+#: Summaries of the model maps are held ~this many times over at the peak (the per-batch parts, their
+#: concatenation, and the comparison's standardised copies and bootstrap draws).
+_SUMMARY_COPIES = 3
+#: Fraction of the available memory an evaluation may plan to use before it is refused.
+_MEMORY_FRACTION = 0.8
+#: Estimated statistics time above which evaluate warns before starting (seconds).
+WARN_SECONDS = 3600.0
+_PROBE_MAPS = 16
+
+
+def _available_memory() -> "int | None":
+    """Bytes of memory available to a new allocation (Linux MemAvailable; else physical memory), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _human_bytes(b: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if b < 1024 or unit == "PB":
+            return f"{b:.3g} {unit}"
+        b /= 1024
+    return f"{b:.3g} PB"  # pragma: no cover
+
+
+def _human_seconds(t: float) -> str:
+    if t < 120:
+        return f"{t:.0f} s"
+    if t < 7200:
+        return f"{t / 60:.0f} min"
+    if t < 3 * 86400:
+        return f"{t / 3600:.1f} h"
+    return f"{t / 86400:.0f} days"
+
+
+def estimate_cost(stats: Sequence[Statistic], probe: np.ndarray, n: int) -> dict:
+    """Memory and statistics time of scoring ``n`` maps, measured on a few reference maps.
+
+    Parameters
+    ----------
+    stats : sequence of Statistic
+        Every statistic the model maps will be summarised with.
+    probe : numpy.ndarray
+        A few ``(k, H, W)`` maps of the track (reference maps: always valid).
+    n : int
+        Number of model maps.
+
+    Returns
+    -------
+    dict
+        ``width`` (summary floats per map), ``bytes`` (planned peak of the summaries),
+        ``seconds`` (statistics time, from a timed second pass over the probe, so one-time
+        compilation and FFT planning are not counted).
+    """
+    summ = _summarize(stats, probe)  # warm-up: numba compilation, FFTW plans
+    t = time.perf_counter()
+    _summarize(stats, probe)
+    per_map = (time.perf_counter() - t) / probe.shape[0]
+    width = sum(int(x.shape[1]) for x in summ)
+    return {"width": width, "bytes": float(n) * width * 8 * _SUMMARY_COPIES, "seconds": per_map * n}
+
+
+def _check_budget(stats: Sequence[Statistic], src, n: int, progress: bool) -> None:
+    """Refuse an ``n`` whose summaries cannot fit in memory; warn when the statistics alone take hours."""
+    compare, _, _ = _split_plan(src)
+    b, start, stop = compare.pieces[0]
+    probe = np.asarray(src.box_maps(b)[start : min(stop, start + _PROBE_MAPS)], dtype=np.float32)
+    with _reference_maps_checked(src):
+        cost = estimate_cost(stats, probe, n)
+    avail = _available_memory()
+    if avail is not None and cost["bytes"] > _MEMORY_FRACTION * avail:
+        n_max = int(_MEMORY_FRACTION * avail / (cost["width"] * 8 * _SUMMARY_COPIES))
+        raise CosmobenchError(
+            f"n={n} needs about {_human_bytes(cost['bytes'])} of memory for the summaries ({n} maps × "
+            f"{cost['width']} floats × 8 bytes × {_SUMMARY_COPIES}) and the statistics alone would take about "
+            f"{_human_seconds(cost['seconds'])}; this machine has {_human_bytes(avail)} available: pass --n {n_max} "
+            "or fewer"
+        )
+    if cost["seconds"] > WARN_SECONDS:
+        warnings.warn(
+            f"n={n}: the statistics alone will take about {_human_seconds(cost['seconds'])} on this machine "
+            f"(measured on {probe.shape[0]} maps; sampling comes on top) and about {_human_bytes(cost['bytes'])} "
+            "of memory; press Ctrl-C to stop (nothing is written until the end)",
+            stacklevel=3,
+        )
 
 
 # ------------------------------------------------------------------------------------------ statistics
@@ -510,6 +681,11 @@ def evaluate(
         model, track=want_track or _source_track_hint(source), reference_source=source, **dict(options or {})
     )
     available = len(resolved.generator) if isinstance(resolved.generator, SampleFileGenerator) else None
+    if available is not None and available < 2:
+        raise CosmobenchError(
+            f"{resolved.spec} holds {available} map{'s' if available != 1 else ''}; scoring needs at least 2: "
+            "write more samples into the file"
+        )
     if available is not None and available < n:
         raise CosmobenchError(
             f"{resolved.spec} holds {available} maps but n={n} were asked for; pass --n {available} or fewer"
@@ -526,6 +702,7 @@ def evaluate(
     if with_memo and feature_stat is None:
         feature_stat = DiversityStatistic(src.track)  # summarised for memorisation only, not scored
     summarised = stats + ([feature_stat] if with_memo and all(s is not feature_stat for s in stats) else [])
+    _check_budget(summarised, src, n, progress)
 
     model_summ, model_maps = _model_summaries(
         resolved, summarised, n=n, seed=seed, track=src.track, batch_size=batch_size, clock=clock, progress=progress

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cosmobench._escape import csv_cell, filename_component, md_cell, md_code, md_text
 from cosmobench._io import atomic_write_text
 from cosmobench.errors import CosmobenchError
 from cosmobench.results import Result, load_result
@@ -197,14 +198,14 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _md_escape(s: str) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
     metrics = [c for c in frame.columns if f"{c}_xfloor" in frame.columns]
     header = ["#", "model", "composite (×floor)"] + metrics + ["trained", "source", "n", "seed(s)", "date", "commit"]
-    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
+    # Every cell goes through md_cell: model names, checkpoints, sources, hashes, trained notes,
+    # metric names and commits all come from result files, which anybody can write.
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |",
              "|" + "|".join(["---:", ":---", "---:"] + ["---:"] * len(metrics) + [":---", ":---", "---:", ":---", ":---", ":---"]) + "|"]
     for row in frame.itertuples(index=False):
         r = dict(zip(frame.columns, row))
@@ -218,27 +219,28 @@ def _markdown_table(frame: pd.DataFrame) -> str:
         ]
         cells += [r["trained"] or DASH, f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
                   r["date"][:10], r["commit"] or DASH]
-        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
-def _track_markdown(track: str, sections: list[tuple[str, str, pd.DataFrame]], description: str) -> str:
+def _track_markdown(track: str, sections: list[tuple[str, str, pd.DataFrame]], description: str,
+                    csv_name: str) -> str:
     parts = [
-        f"# Leaderboard — track `{track}`",
+        f"# Leaderboard — track {md_code(track)}",
         "",
         "<!-- GENERATED FILE: do not edit by hand. -->",
         f"> Generated from result files by `cosmobench leaderboard`; do not edit by hand — add or fix result "
-        f"files and run `cosmobench leaderboard` again. Raw numbers: `{track}.csv`.",
+        f"files and run `cosmobench leaderboard` again. Raw numbers: {md_code(csv_name)}.",
         "",
     ]
     if description:
-        parts += [f"Track: {description}", ""]
+        parts += [f"Track: {md_text(description)}", ""]
     parts += [_LEGEND]
     for source, source_hash, frame in sections:
         parts += [
-            f"## Reference source `{source}` (content hash `{source_hash[:_HASH_CHARS]}`)",
+            f"## Reference source {md_code(source)} (content hash {md_code(source_hash[:_HASH_CHARS])})",
             "",
-            f"Full content hash: `{source_hash}`. {len(frame)} row(s), sorted by composite (lower is better).",
+            f"Full content hash: {md_code(source_hash)}. {len(frame)} row(s), sorted by composite (lower is better).",
             "",
             _markdown_table(frame),
             "",
@@ -298,12 +300,28 @@ def build_leaderboards(
     results = collect_results(results_dir)
     out = Path(out_dir)
     written: list[Path] = []
+    used_names: dict[str, str] = {}
+    pending: list[tuple[Path, str, Path, str]] = []
     for track, description, sections in track_sections(results):
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in track)
+        safe = filename_component(track, fallback="track")
+        if safe in used_names:  # two track names that differ only in unsafe characters
+            raise CosmobenchError(
+                f"tracks {used_names[safe]!r} and {track!r} map to the same file name {safe!r}; rename one of "
+                "them in its result files"
+            )
+        used_names[safe] = track
         md_path, csv_path = out / f"{safe}.md", out / f"{safe}.csv"
-        atomic_write_text(md_path, _track_markdown(track, sections, description))
+        md = _track_markdown(track, sections, description, csv_path.name)
         csv = pd.concat([f.assign(track=track) for _, _, f in sections], ignore_index=True)
         csv = csv[["track"] + [c for c in csv.columns if c != "track"]]
-        atomic_write_text(csv_path, csv.to_csv(index=False, float_format="%.6g"))
+        # Text cells can open a spreadsheet formula (=HYPERLINK...): guard every string cell.
+        for col in csv.columns:
+            if csv[col].map(lambda v: isinstance(v, str)).any():
+                csv[col] = csv[col].map(csv_cell)
+        pending.append((md_path, md, csv_path, csv.to_csv(index=False, float_format="%.6g")))
+    # Written only once every track rendered: a bad section leaves no half-updated set of tables.
+    for md_path, md, csv_path, csv_text in pending:
+        atomic_write_text(md_path, md)
+        atomic_write_text(csv_path, csv_text)
         written += [md_path, csv_path]
     return written

@@ -21,14 +21,17 @@ import importlib
 import importlib.metadata
 import inspect
 import json
+import math
 import os
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from cosmobench._files import check_file
 from cosmobench._io import sha256_file
 from cosmobench.data.track import Track, get_track
 from cosmobench.errors import CosmobenchError
@@ -48,6 +51,8 @@ __all__ = [
     "get_factory",
     "load_checkpoint",
     "resolve",
+    "check_options",
+    "plugin_error",
 ]
 
 ENTRY_POINT_GROUP = "cosmobench.generators"
@@ -223,12 +228,41 @@ def _load_target(target: str, what: str) -> Any:
             f"{what} {target!r}: cannot import module {module_name!r} ({exc}); install the package that provides "
             "it or fix the spec"
         ) from None
+    except SyntaxError as exc:
+        raise CosmobenchError(
+            f"{what} {target!r}: module {module_name!r} has a syntax error ({exc.msg}, {exc.filename} line "
+            f"{exc.lineno}); fix the module"
+        ) from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin code: any failure is the plugin's
+        raise plugin_error(f"{what} {target!r}: importing module {module_name!r}", exc, "fix the module") from None
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise CosmobenchError(f"{what} {target!r}: module {module_name!r} has no attribute {attr_path!r}") from None
     return obj
+
+
+def plugin_error(doing: str, exc: BaseException, advice: str) -> CosmobenchError:
+    """The CosmobenchError for third-party code (module, factory, ``sample``) that raised ``exc``.
+
+    Plugin code is outside cosmobench: whatever it raises (RuntimeError, MemoryError, even
+    SystemExit) becomes one message naming what was being done, the exception, and what to do,
+    never a traceback and never a silent exit.
+    """
+    if isinstance(exc, CosmobenchError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return CosmobenchError(f"{doing} ran out of memory; {advice} (a smaller --n or batch size needs less)")
+    if isinstance(exc, SystemExit):
+        return CosmobenchError(
+            f"{doing} called sys.exit({exc.code!r}); a generator must return maps or raise an exception, "
+            f"never exit the process: {advice}"
+        )
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return CosmobenchError(f"{doing} failed ({type(exc).__name__}: {text or 'no message'}); {advice}")
 
 
 def get_factory(name: str) -> Callable[..., Any]:
@@ -268,13 +302,79 @@ def _call_factory(factory: Any, what: str, *, checkpoint: "dict | None", track: 
     if not callable(factory):
         raise CosmobenchError(f"{what} is neither a factory nor an object with a sample(n, *, seed) method")
     _check_factory_signature(factory, what, options)
-    generator = factory(checkpoint=checkpoint, track=track, **options)
+    check_options(options)
+    try:
+        generator = factory(checkpoint=checkpoint, track=track, **options)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin code
+        if checkpoint is not None:
+            advice = (
+                "the checkpoint's config or tensors do not fit this generator (saved by another generator, another "
+                "version, or damaged): load it with the generator that wrote it, or re-save it"
+            )
+        else:
+            advice = "check the options (-o KEY=VALUE) or fix the factory"
+        raise plugin_error(f"building {what}", exc, advice) from None
     if not isinstance(generator, Generator):
         raise CosmobenchError(
             f"{what} returned {type(generator).__name__}, which has no sample(n, *, seed) method; "
             "return an object implementing cosmobench.protocol.Generator"
         )
     return generator
+
+
+# Option names whose value counts something (maps per batch, sampler steps): a positive integer.
+_COUNT_OPTION = re.compile(r"^(batch_size|steps|n_[a-z0-9_]+|[a-z0-9_]+_(size|steps|count))$")
+
+
+def check_options(options: dict) -> None:
+    """The options boundary: refuse factory options (``-o KEY=VALUE``) that cannot mean anything.
+
+    Rules, the same for every generator (so a third-party factory needs no validation of its own for
+    these): numbers are finite; counts (``batch_size``, ``steps``, ``n_*``, ``*_size``, ``*_steps``,
+    ``*_count``) are integers ≥ 1; ``device`` names a device this machine has (``cpu``, ``auto``, or
+    ``cuda``/``mps`` only where torch sees one).
+
+    Raises
+    ------
+    CosmobenchError
+        Naming the option and what would be accepted.
+    """
+    for key, value in options.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CosmobenchError(f"option {key}={value!r} is not a finite number")
+        if _COUNT_OPTION.match(key) and (
+            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+        ):
+            raise CosmobenchError(f"option {key}={value!r} must be a whole number ≥ 1 (e.g. -o {key}=64)")
+        if key == "device" and value is not None:
+            _check_device(value)
+
+
+def _check_device(value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise CosmobenchError(f"option device={value!r} must be a device name such as cpu, cuda or cuda:0")
+    if value in ("cpu", "auto"):
+        return
+    try:
+        import torch
+    except ImportError:
+        raise CosmobenchError(f"option device={value!r} needs torch, which is not installed; pass -o device=cpu") from None
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError, TypeError):
+        raise CosmobenchError(f"option device={value!r} is not a torch device name; use cpu, cuda or cuda:0") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise CosmobenchError(
+                f"option device={value!r}: this machine has no CUDA device (torch {torch.__version__}); "
+                "pass -o device=cpu (or omit it)"
+            )
+        if dev.index is not None and dev.index >= count:
+            raise CosmobenchError(f"option device={value!r}: this machine has {count} CUDA device(s); use cuda:0..cuda:{count - 1}")
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise CosmobenchError(f"option device={value!r}: MPS is not available on this machine; pass -o device=cpu")
 
 
 def _with_reference_source(factory: Any, options: dict, reference_source: "str | None") -> dict:
@@ -337,22 +437,32 @@ def load_checkpoint(path: "str | os.PathLike") -> dict:
     import torch  # heavy: only checkpoints need it
 
     path = Path(path)
+    check_file(path, "checkpoint")
     try:
         ckpt = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CosmobenchError(
-            f"{path} is not a cosmobench checkpoint: it holds Python objects that would execute code when loaded, "
-            f"and cosmobench refuses to execute code from a checkpoint ({first}); save plain tensors and "
-            "builtin types in the checkpoint dict"
-        ) from None
-    except Exception as exc:  # truncated zip, random bytes, EOF...: torch raises many types
-        raise CosmobenchError(
-            f"{path} could not be read as a torch checkpoint ({type(exc).__name__}: {exc}); the file is truncated "
-            "or not written by torch.save: re-download or re-save it"
-        ) from None
+        # torch's message advises weights_only=False: never pass that on. Only a GLOBAL the safe
+        # unpickler refused means "objects that would run code"; anything else is a damaged file.
+        refused = [ln.strip() for ln in str(exc).splitlines() if "GLOBAL" in ln]
+        if refused:
+            what = refused[0].replace("Trying to load unsupported ", "").split(" whose ")[0]
+            raise CosmobenchError(
+                f"{path} is not a cosmobench checkpoint: it holds Python objects ({what}) that would execute code "
+                "when loaded, and cosmobench refuses to execute code from a checkpoint; save plain tensors and builtin "
+                "types in the checkpoint dict"
+            ) from None
+        raise _unreadable_checkpoint(path) from None
+    except Exception:  # truncated zip, random bytes, EOF...: torch raises many types
+        raise _unreadable_checkpoint(path) from None
     _check_checkpoint(ckpt, path)
     return ckpt
+
+
+def _unreadable_checkpoint(path: Path) -> CosmobenchError:
+    return CosmobenchError(
+        f"{path} could not be read as a torch checkpoint: the file is truncated, damaged or not written by "
+        "torch.save; re-download it or save the checkpoint dict again with torch.save"
+    )
 
 
 def _check_checkpoint(ckpt: Any, path: Path) -> None:
@@ -432,6 +542,7 @@ class SampleFileGenerator:
 
     def _open(self) -> "tuple[Any, str | None]":
         suffix = self.path.suffix.lower()
+        check_file(self.path, "sample file")
         try:
             if suffix == ".npy":
                 return np.load(self.path, mmap_mode="r", allow_pickle=False), None
@@ -584,7 +695,8 @@ def _resolve_file(spec: str, path: Path, track: Track, options: dict) -> Resolve
         if options:
             raise CosmobenchError(f"{path} is a sample file; it takes no options ({', '.join(options)})")
         gen = SampleFileGenerator(path)
-        return ResolvedModel(gen, spec, "samples", path.stem, sha256_file(path), dict(gen.info))
+        # gen.name is the sidecar's "name" when <file>.meta.json has one (README), else the file's stem.
+        return ResolvedModel(gen, spec, "samples", gen.name, sha256_file(path), dict(gen.info))
     raise CosmobenchError(
         f"{path} has suffix {suffix!r}; cosmobench reads checkpoints ({', '.join(CHECKPOINT_SUFFIXES)}) and sample "
         f"files ({', '.join(SAMPLE_SUFFIXES)})"

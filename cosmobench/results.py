@@ -25,7 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cosmobench._io import atomic_path, atomic_write_json
+from cosmobench._escape import filename_component
+from cosmobench._io import atomic_paths, user_errors_on_write
 from cosmobench._version import __version__
 # The composite is defined where it is computed; results only record that definition.
 from cosmobench.compare.score import COMPOSITE_DEFINITION
@@ -245,7 +246,8 @@ class Result:
     def save(self, out_dir: "str | os.PathLike" = "results") -> Path:
         """Write ``<out_dir>/<result_filename>`` and its ``.maps.npz`` companion, both atomically.
 
-        The maps go first so that a JSON file on disk always has its maps next to it.
+        Both are written to temporary files first and renamed together, so that a JSON file on disk
+        always has its maps next to it and a failed write leaves neither.
 
         Returns
         -------
@@ -255,14 +257,18 @@ class Result:
         out_dir = Path(out_dir)
         d = self.to_dict()
         path = out_dir / result_filename(d)
-        with atomic_path(maps_path(path), suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    model=np.asarray(self.model_maps, dtype=np.float32),
-                    reference=np.asarray(self.reference_maps, dtype=np.float32),
-                )
-        atomic_write_json(path, d)
+        text = json.dumps(d, indent=2, default=_jsonable) + "\n"
+        # One pair, renamed together: a full disk or a crash never leaves maps without their result
+        # (or a result without its maps).
+        with user_errors_on_write(f"the result {path}"):
+            with atomic_paths([maps_path(path), path], [".npz", ".json"]) as (tmp_maps, tmp_json):
+                with open(tmp_maps, "wb") as fh:
+                    np.savez_compressed(
+                        fh,
+                        model=np.asarray(self.model_maps, dtype=np.float32),
+                        reference=np.asarray(self.reference_maps, dtype=np.float32),
+                    )
+                tmp_json.write_text(text, encoding="utf-8")
         return path
 
     def scorecard(self) -> str:
@@ -350,8 +356,7 @@ def scorecard(result: "Result | dict") -> str:
 
 def _safe(s: Any) -> str:
     """File-name-safe: letters, digits, '.', '-', '_' only; never empty, never hidden."""
-    out = re.sub(r"[^A-Za-z0-9._-]+", "-", str(s)).strip("-.")
-    return out or "unnamed"
+    return filename_component(s, fallback="unnamed")
 
 
 def result_filename(result: dict) -> str:
@@ -396,6 +401,24 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+#: Largest n a result file may claim (sanity bound: far above any feasible evaluation).
+MAX_N = 10**9
+
+
+def _finite_number(x: Any) -> bool:
+    return _is_number(x) and math.isfinite(x)
+
+
+def _positive_number(x: Any, *, allow_zero: bool = True) -> bool:
+    """A finite number ≥ 0 (> 0 without ``allow_zero``): distances, floors, ratios, the composite."""
+    return _finite_number(x) and (x >= 0 if allow_zero else x > 0)
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN / Infinity / -Infinity, which are not JSON and which no writer of ours emits.
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def validate_result(d: Any, path: Any = "<result>") -> dict:
     """Check a current-schema result dictionary; return it (``curves`` and ``git_commit`` defaulted).
 
@@ -420,19 +443,25 @@ def validate_result(d: Any, path: Any = "<result>") -> dict:
     for key in ("source", "content_hash"):
         if not isinstance(d["reference"].get(key), str):
             raise _malformed(path, f"reference.{key} is missing or not a string")
-    if not isinstance(d["track"].get("name"), str):
+    if not isinstance(d["track"].get("name"), str) or not d["track"]["name"].strip():
         raise _malformed(path, "track.name is missing")
     for key in ("pixel_size", "tile", "slab_thickness"):
-        if not _is_number(d["track"].get(key)):
-            raise _malformed(path, f"track.{key} is missing or not a number")
+        if not _positive_number(d["track"].get(key), allow_zero=key == "slab_thickness"):
+            raise _malformed(path, f"track.{key} is missing or not a positive finite number")
     try:
         datetime.fromisoformat(d["date"])
     except ValueError:
         raise _malformed(path, f"its date {d['date']!r} is not an ISO date") from None
+    # Numbers a leaderboard ranks by: a hand-edited or corrupted file must not sort first.
+    if not 2 <= d["n"] <= MAX_N:
+        raise _malformed(path, f"n = {d['n']} is outside 2..{MAX_N}")
+    if d["seed"] < 0:
+        raise _malformed(path, f"seed = {d['seed']} is negative")
+    comp = d["composite"].get("value")
+    if comp is not None and not _positive_number(comp, allow_zero=False):
+        raise _malformed(path, f"composite.value = {comp!r} is not a positive finite number (or null)")
     if not d["metrics"]:
         raise _malformed(path, "it has no metrics")
-    if d["composite"].get("value") is not None and not _is_number(d["composite"].get("value")):
-        raise _malformed(path, "composite.value is not a number")
     for name, m in d["metrics"].items():
         if not isinstance(m, dict):
             raise _malformed(path, f"metric {name!r} is not an object")
@@ -440,10 +469,12 @@ def validate_result(d: Any, path: Any = "<result>") -> dict:
         if missing:
             raise _malformed(path, f"metric {name!r} lacks {', '.join(missing)}")
         for k in ("value", "floor", "ratio"):
-            if m[k] is not None and not _is_number(m[k]):
-                raise _malformed(path, f"metric {name!r}.{k} is not a number")
+            if m[k] is not None and not _positive_number(m[k]):
+                raise _malformed(path, f"metric {name!r}.{k} = {m[k]!r} is not a finite number ≥ 0 (or null)")
         if not (isinstance(m["ci"], list) and len(m["ci"]) == 2):
             raise _malformed(path, f"metric {name!r}.ci is not a [lo, hi] pair")
+        if any(c is not None and not _finite_number(c) for c in m["ci"]):
+            raise _malformed(path, f"metric {name!r}.ci = {m['ci']!r} holds a non-number")
     d.setdefault("curves", {})
     d.setdefault("git_commit", None)
     return d
@@ -475,10 +506,14 @@ def read_result_dict(path: "str | os.PathLike") -> dict:
     """The current-schema dictionary of a result file of any schema version, validated (see :func:`load_result`)."""
     path = Path(path)
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
     except FileNotFoundError:
         raise CosmobenchError(f"no such result file: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise CosmobenchError(f"{path} is a directory, not a result file; pass the .json written by `cosmobench evaluate`") from None
+    except OSError as exc:
+        raise CosmobenchError(f"{path} cannot be read ({exc.strerror or exc}); check its permissions") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise _malformed(path, f"not valid JSON: {exc}") from None
     if not isinstance(d, dict):
         raise _malformed(path, "top level is not an object")

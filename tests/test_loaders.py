@@ -134,7 +134,7 @@ def _write_bad(tmp_path, rng, what):
 
 @pytest.mark.parametrize("what,match", [
     ("truncated", "truncated"), ("int", "int64"), ("nan", "NaN"), ("inf", "NaN/Inf"), ("shape", "256"),
-    ("object", "Python objects"), ("pickle", "not a .npy"), ("npz", "npz"), ("empty", "not a .npy"),
+    ("object", "Python objects"), ("pickle", "holds a Python pickle"), ("npz", "npz"), ("empty", "is empty"),
     ("density", "mean value"),
 ])
 def test_bad_input_is_a_clear_error_and_leaves_nothing(home, tmp_path, rng, what, match):

@@ -35,6 +35,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from cosmobench._files import DESCRIPTIONS, check_file
 from cosmobench._io import atomic_write_json, sha256_file
 from cosmobench._version import __version__
 from cosmobench.data import store as _store
@@ -76,18 +77,12 @@ def inspect_npy(path: "str | os.PathLike") -> tuple[tuple[int, ...], np.dtype]:
         objects, is not floating point, or is shorter than its header says (truncated download).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CosmobenchError(f"{path}: no such file; check the path")
+    # Directories, missing or empty files, text, .npz, pickles: each said as what it is.
+    kind = check_file(path, ".npy file")
+    if kind != "npy":
+        raise CosmobenchError(f"{path}: holds {DESCRIPTIONS[kind]}, not a .npy array; save δ with numpy.save(path, array)")
     size = path.stat().st_size
     with open(path, "rb") as fh:
-        head = fh.read(6)
-        if head[:2] == b"PK":
-            raise CosmobenchError(f"{path}: is an .npz archive, not a .npy array; extract the δ array and save it with np.save")
-        if head != b"\x93NUMPY":
-            raise CosmobenchError(
-                f"{path}: is not a .npy array file (pickles and other formats are never loaded); "
-                "save δ with numpy.save(path, array)"
-            )
         fh.seek(0)
         try:
             version = np.lib.format.read_magic(fh)
@@ -241,6 +236,13 @@ def _camels_chunks(path: Path, track: Track, per_sim: int) -> Iterator[tuple[int
     for sim in range(shape[0] // per_sim):
         raw = np.asarray(mm[sim * per_sim:(sim + 1) * per_sim], dtype=np.float64)
         _check_values(path, raw, delta=False)
+        if raw.min() < 0:
+            # A mass map cannot be negative; δ = map / mean − 1 would go below −1 and pass as data.
+            j = int(np.argmin(raw.reshape(per_sim, -1).min(axis=1)))
+            raise CosmobenchError(
+                f"{path}: map {sim * per_sim + j} has negative pixels (min {float(raw[j].min()):.3g}), impossible for "
+                "a total-mass map; the file is damaged or not a CAMELS Mtot map: re-download it"
+            )
         mean = raw.mean(axis=(1, 2), keepdims=True)
         if (mean <= 0).any():
             bad = int(np.argmax(mean.ravel() <= 0)) + sim * per_sim
@@ -302,8 +304,7 @@ def import_files(
     if not paths:
         raise CosmobenchError("no files given; pass one or more .npy files to import")
     for p in paths:
-        if not p.is_file():
-            raise CosmobenchError(f"{p}: no such file; check the path")
+        check_file(p, ".npy file")
     if kind is not None and kind not in KINDS:
         raise CosmobenchError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     if kind is None:
@@ -336,6 +337,9 @@ def import_files(
             raise CosmobenchError("the same file is given twice; each cube is one box")
     if box_size is not None and kind != "quijote3d":
         raise CosmobenchError("box_size applies to quijote3d cubes only")
+    if box_size is not None and (isinstance(box_size, bool) or not isinstance(box_size, (int, float, np.number))
+                                 or not math.isfinite(float(box_size)) or float(box_size) <= 0):
+        raise CosmobenchError(f"box size {box_size!r} must be a positive number of Mpc/h (Quijote boxes are 1000)")
     box = QUIJOTE_BOX if box_size is None else float(box_size)
 
     root = _store.sources_dir()

@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from cosmobench import presentation
-from cosmobench._io import atomic_path, atomic_write_text
+from cosmobench._io import atomic_paths, user_errors_on_write
 from cosmobench.errors import CosmobenchError
 # old import paths: ratio_ci and SIMILAR_RATIO lived here
 from cosmobench.presentation import SIMILAR_RATIO, ratio_ci  # noqa: F401
@@ -73,24 +73,38 @@ def make_report(result_path: "str | os.PathLike", out_dir: "str | os.PathLike | 
     CosmobenchError
         If the result file is missing or not a result.
     """
+    import matplotlib
+
     path = Path(result_path)
     result = _load(path)
     stem = _stem(path)
     out = Path(out_dir) if out_dir is not None else path.parent / f"{stem}_report"
-    out.mkdir(parents=True, exist_ok=True)
     maps = _load_maps(path)
     images = []
-    for spec in FIGURES:
-        fig = spec.builder(result, maps)
-        if fig is None:
-            continue
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=_DPI)
-        data = buf.getvalue()
-        png = out / f"{stem}_{spec.key}.png"
-        with atomic_path(png, suffix=".png") as tmp:
-            tmp.write_bytes(data)
-        images.append((spec, png.name, data))
+    # Names and labels come from the result file: "$" must print as "$", never start mathtext.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        for spec in FIGURES:
+            try:
+                fig = spec.builder(result, maps)
+                if fig is None:
+                    continue
+                buf = io.BytesIO()
+                fig.savefig(buf, format="png", dpi=_DPI)
+            except (ValueError, OverflowError, FloatingPointError, RuntimeError) as exc:
+                # numbers a figure cannot draw (degenerate ranges, overflow): that figure is skipped, as a
+                # figure without data is, and a warning says why
+                warnings.warn(f"report figure {spec.key!r} skipped: the result's numbers cannot be drawn ({exc})",
+                              stacklevel=2)
+                continue
+            images.append((spec, f"{stem}_{spec.key}.png", buf.getvalue()))
+    html = page(result, path, images)
     html_path = out / f"{stem}.html"
-    atomic_write_text(html_path, page(result, path, images))
+    # Everything is rendered before anything is written, and written as one set: no partial report.
+    with user_errors_on_write(f"the report into {out}"):
+        out.mkdir(parents=True, exist_ok=True)
+        finals = [out / name for _, name, _ in images] + [html_path]
+        with atomic_paths(finals, [".png"] * len(images) + [".html"]) as tmps:
+            for tmp, (_, _, data) in zip(tmps, images):
+                tmp.write_bytes(data)
+            tmps[-1].write_text(html, encoding="utf-8")
     return html_path

@@ -281,6 +281,9 @@ def metric_rows(result: Result) -> list[dict]:
     return rows
 
 
+_RATIO_RANGE = (1e-6, 1e12)  # as the composite's clip (cosmobench.compare.score)
+
+
 def _fig_xfloor(result: Result, maps: Any = None):
     rows = [r for r in metric_rows(result) if np.isfinite(r["ratio"]) and r["ratio"] > 0]
     if not rows:
@@ -289,13 +292,15 @@ def _fig_xfloor(result: Result, maps: Any = None):
     fig = _figure(7.5, 0.45 * len(rows) + 1.6)
     ax = fig.subplots()
     y = np.arange(len(rows))
-    ratios = np.array([r["ratio"] for r in rows])
+    # Drawn on the composite's range (ratios are clipped there too): a ratio of 1e308 must not push the
+    # axis to infinity. The printed labels keep the real numbers.
+    ratios = np.clip(np.array([r["ratio"] for r in rows]), _RATIO_RANGE[0], _RATIO_RANGE[1])
     colors = [r["color"] for r in rows]
     ax.barh(y, ratios - 1.0, left=1.0, color=colors, height=0.6)  # bars grow from the floor (×1)
     right_end = ratios.copy()
     for i, r in enumerate(rows):
         if r["rci"] is not None:
-            lo, hi = r["rci"]
+            lo, hi = np.clip(r["rci"], _RATIO_RANGE[0], _RATIO_RANGE[1])
             if lo > 0 and hi > 0:
                 ax.plot([lo, hi], [i, i], color="k", lw=1.2, marker="|", ms=8)
                 right_end[i] = max(right_end[i], hi)

@@ -38,10 +38,13 @@ from cosmobench.stats.base import Statistic
 from cosmobench.stats.batch import BatchContext
 from cosmobench.stats.power import _check_box
 
-__all__ = ["Bispectrum", "bispectrum", "triangle_configs", "DEFAULT_CONFIGS", "BispectrumStatistic"]
+__all__ = [
+    "Bispectrum", "bispectrum", "triangle_configs", "DEFAULT_CONFIGS", "BispectrumStatistic", "configs_for_track",
+]
 
-#: Default configurations (k1, k2, k3) in h/Mpc: 4 equilateral, 4 isosceles k1 = k2 = 0.3 from
-#: squeezed (k3 = 0.1) to flattened (k3 = 0.5).
+#: Default configurations (k1, k2, k3) in h/Mpc on the default track (250 Mpc/h maps): 4 equilateral,
+#: 4 isosceles k1 = k2 = 0.3 from squeezed (k3 = 0.1) to flattened (k3 = 0.5). Other tracks use the
+#: same triangles in units of their own fundamental mode (:func:`configs_for_track`).
 DEFAULT_CONFIGS = np.array(
     [
         [0.1, 0.1, 0.1],
@@ -290,19 +293,45 @@ def _bispectrum(maps: np.ndarray, c: np.ndarray, L: float, dk: float, threads, F
     )
 
 
+def configs_for_track(track) -> np.ndarray:
+    """:data:`DEFAULT_CONFIGS` in units of the track's fundamental mode k_F = 2π/L.
+
+    The default configurations span 4–20 k_F of a 250 Mpc/h map with shells 2 k_F wide; a track of
+    another map size (CAMELS: 6.25 Mpc/h, k_F = 1.005 h/Mpc) gets the same triangles of grid modes,
+    hence the same mode counts, at its own scales (on 250 Mpc/h tracks the numbers are unchanged).
+
+    Raises
+    ------
+    CosmobenchError
+        If the largest shell would pass the track's Nyquist wavenumber (maps under 42 pixels a side).
+    """
+    from cosmobench.data.track import DEFAULT_TRACK, get_track
+
+    t = get_track(track)
+    c = DEFAULT_CONFIGS * (t.k_fundamental / DEFAULT_TRACK.k_fundamental)
+    top = float(c.max()) + t.k_fundamental  # + dk/2 with the default dk = 2 k_F
+    if top > t.k_nyquist:
+        raise CosmobenchError(
+            f"the bispectrum's triangles reach {top / t.k_fundamental:.0f} k_F, beyond the Nyquist wavenumber of track "
+            f"{t.name!r} ({t.tile} pixels a side, {t.k_nyquist / t.k_fundamental:.0f} k_F); pass configs= that fit"
+        )
+    return c
+
+
 class BispectrumStatistic(Statistic):
-    """Reduced bispectrum Q per map for :data:`DEFAULT_CONFIGS` (equilateral and k1 = k2 = 0.3 isosceles)."""
+    """Reduced bispectrum Q per map for :func:`configs_for_track` (equilateral and isosceles triangles)."""
 
     name = "bispectrum"
     version = "1"
     distance = "chi2"
-    description = "reduced bispectrum Q: 4 equilateral (k = 0.1-0.4) and 4 isosceles k1=k2=0.3 h/Mpc triangles"
+    description = ("reduced bispectrum Q: 4 equilateral (k = 4-16 k_F) and 4 isosceles k1=k2=12 k_F triangles "
+                   "(0.1-0.5 h/Mpc on 250 Mpc/h maps)")
 
     def __init__(self, track=None, *, threads: "int | None" = None, **settings) -> None:
         # threads changes speed, never the numbers: kept out of the settings that key the cache
         super().__init__(track, **settings)
         self._threads = threads
-        self._configs = _check_configs(settings.get("configs", DEFAULT_CONFIGS))
+        self._configs = _check_configs(settings["configs"] if "configs" in settings else configs_for_track(self.track))
 
     def _summarize(self, batch: BatchContext) -> np.ndarray:
         """``(n, nconf)`` reduced bispectrum Q."""
