@@ -55,11 +55,14 @@ def md_code(s: Any) -> str:
 
     A code span cannot be escaped from inside, so the fence is one backtick longer than the longest
     run of backticks in the value (CommonMark's rule), and line breaks become spaces so the value
-    cannot end the line. Renderers never parse HTML inside a code span.
+    cannot end the line. A value holding ``<``, ``>`` or ``&`` is written as escaped plain text
+    instead (:func:`md_text`): not every Markdown-to-HTML converter keeps raw HTML out of code spans.
     """
     text = _one_line(s)
     if not text:
         return "—"
+    if any(ch in text for ch in "<>&"):
+        return md_text(text)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
