@@ -18,7 +18,8 @@ Kinds
     map → track "quijote2d-z0".
 ``camels``
     CAMELS CMD ``Maps_Mtot_<suite>_LH_z=0.00.npy`` (n × 256² float32, 25 Mpc/h). Each map becomes
-    δ = map / mean(map) − 1 with its own mean; the 15 maps of one simulation (params row i // 15)
+    δ = map / mean(map) − 1 with its own mean (a map with a negative pixel is refused: a mass map
+    cannot be negative, and δ would fall below −1); the 15 maps of one simulation (params row i // 15)
     form one box → track "camels-mtot-z0". Read one simulation at a time so a 3.75 GB file never
     sits in memory.
 """
