@@ -155,6 +155,8 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from cosmobench._io import output_dir
 
     build_leaderboards = _import("cosmobench.leaderboard", "build_leaderboards")
+    if Path(args.results).exists() and not Path(args.results).is_dir():
+        raise CosmobenchError(f"--results {args.results} is a file, not a directory; pass the directory holding result JSON files")
     if not Path(args.results).is_dir():
         raise CosmobenchError(f"no such results directory: {args.results}; pass --results DIR holding result JSON files")
     output_dir(args.out)

@@ -485,6 +485,8 @@ def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, prog
 #: Summaries of the model maps are held ~this many times over at the peak (the per-batch parts, their
 #: concatenation, and the comparison's standardised copies and bootstrap draws).
 _SUMMARY_COPIES = 3
+#: float64 copies of a batch of maps the statistics hold at once (FFTs, shells, thresholds).
+_BATCH_COPIES = 8
 #: Fraction of the available memory an evaluation may plan to use before it is refused.
 _MEMORY_FRACTION = 0.8
 #: Estimated statistics time above which evaluate warns before starting (seconds).
@@ -525,7 +527,7 @@ def _human_seconds(t: float) -> str:
     return f"{t / 86400:.0f} days"
 
 
-def estimate_cost(stats: Sequence[Statistic], probe: np.ndarray, n: int) -> dict:
+def estimate_cost(stats: Sequence[Statistic], probe: np.ndarray, n: int, batch_size: int = 256) -> dict:
     """Memory and statistics time of scoring ``n`` maps, measured on a few reference maps.
 
     Parameters
@@ -536,11 +538,14 @@ def estimate_cost(stats: Sequence[Statistic], probe: np.ndarray, n: int) -> dict
         A few ``(k, H, W)`` maps of the track (reference maps: always valid).
     n : int
         Number of model maps.
+    batch_size : int
+        Maps per statistics batch: one batch of maps (and the statistics' float64 work arrays on it)
+        is in memory at a time.
 
     Returns
     -------
     dict
-        ``width`` (summary floats per map), ``bytes`` (planned peak of the summaries),
+        ``width`` (summary floats per map), ``bytes`` (planned peak: the summaries and one batch),
         ``seconds`` (statistics time, from a timed second pass over the probe, so one-time
         compilation and FFT planning are not counted).
     """
@@ -549,18 +554,25 @@ def estimate_cost(stats: Sequence[Statistic], probe: np.ndarray, n: int) -> dict
     _summarize(stats, probe)
     per_map = (time.perf_counter() - t) / probe.shape[0]
     width = sum(int(x.shape[1]) for x in summ)
-    return {"width": width, "bytes": float(n) * width * 8 * _SUMMARY_COPIES, "seconds": per_map * n}
+    batch = float(min(batch_size, n)) * probe[0].size * 8 * _BATCH_COPIES
+    return {"width": width, "bytes": float(n) * width * 8 * _SUMMARY_COPIES + batch, "seconds": per_map * n}
 
 
-def _check_budget(stats: Sequence[Statistic], src, n: int, progress: bool) -> None:
+def _check_budget(stats: Sequence[Statistic], src, n: int, batch_size: int) -> None:
     """Refuse an ``n`` whose summaries cannot fit in memory; warn when the statistics alone take hours."""
     compare, _, _ = _split_plan(src)
     b, start, stop = compare.pieces[0]
     probe = np.asarray(src.box_maps(b)[start : min(stop, start + _PROBE_MAPS)], dtype=np.float32)
     with _reference_maps_checked(src):
-        cost = estimate_cost(stats, probe, n)
+        cost = estimate_cost(stats, probe, n, batch_size)
     avail = _available_memory()
     if avail is not None and cost["bytes"] > _MEMORY_FRACTION * avail:
+        summaries = float(n) * cost["width"] * 8 * _SUMMARY_COPIES
+        if summaries <= _MEMORY_FRACTION * avail:  # the batch is what does not fit
+            raise CosmobenchError(
+                f"batch_size={batch_size} needs about {_human_bytes(cost['bytes'] - summaries)} of memory for one batch "
+                f"of maps; this machine has {_human_bytes(avail)} available: pass a smaller --batch-size (default 256)"
+            )
         n_max = int(_MEMORY_FRACTION * avail / (cost["width"] * 8 * _SUMMARY_COPIES))
         raise CosmobenchError(
             f"n={n} needs about {_human_bytes(cost['bytes'])} of memory for the summaries ({n} maps × "
@@ -702,7 +714,7 @@ def evaluate(
     if with_memo and feature_stat is None:
         feature_stat = DiversityStatistic(src.track)  # summarised for memorisation only, not scored
     summarised = stats + ([feature_stat] if with_memo and all(s is not feature_stat for s in stats) else [])
-    _check_budget(summarised, src, n, progress)
+    _check_budget(summarised, src, n, batch_size)
 
     model_summ, model_maps = _model_summaries(
         resolved, summarised, n=n, seed=seed, track=src.track, batch_size=batch_size, clock=clock, progress=progress

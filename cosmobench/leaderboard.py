@@ -318,6 +318,7 @@ def build_leaderboards(
         for col in csv.columns:
             if csv[col].map(lambda v: isinstance(v, str)).any():
                 csv[col] = csv[col].map(csv_cell)
+        csv.columns = [csv_cell(c) for c in csv.columns]  # metric names head columns
         pending.append((md_path, md, csv_path, csv.to_csv(index=False, float_format="%.6g")))
     # Written only once every track rendered: a bad section leaves no half-updated set of tables.
     for md_path, md, csv_path, csv_text in pending:

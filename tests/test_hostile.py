@@ -376,6 +376,15 @@ CASES = [
      r"holds text", [r"pickle"]),
     ("misleading", "import-empty-npy", lambda c: ["data", "import", str(_noisy_bytes(c, "df_z=0.npy", b""))],
      r"is empty", []),
+    ("misleading", "leaderboard-results-is-a-file", lambda c: ["leaderboard", "--results", str(c.result(lambda d: None)),
+                                                            "--out", str(c.out)], r"is a file, not a directory", []),
+    ("misleading", "ckpt-torch-tensor", lambda c: (__import__("torch").save(__import__("torch").zeros(3), c.work / "t.pt"),
+                                                   evaluate_argv(c, c.work / "t.pt"))[1], r"not a cosmobench checkpoint", []),
+    ("traceback", "factory-wrong-callable", lambda c: evaluate_argv(c, "json:loads"), r"building factory 'json:loads' failed", []),
+    ("injection", "import-name-newline", lambda c: ["data", "import", str(_camels_file(c, negative=False)), "--name",
+                                                    "cam\n# heading"], r"invalid source name", []),
+    ("injection", "import-name-traversal", lambda c: ["data", "import", str(_camels_file(c, negative=False)), "--name",
+                                                      "../../escape"], r"invalid source name", []),
     ("misleading", "import-missing", lambda c: ["data", "import", str(c.work / "nope.npy")], r"no such file", []),
     ("misleading", "report-directory", lambda c: ["report", str(c.work)], r"no such result file", []),
 ]
@@ -639,3 +648,28 @@ def test_bispectrum_configurations_follow_the_track():
                                DEFAULT_CONFIGS / DEFAULT_TRACK.k_fundamental)
     with pytest.raises(CosmobenchError, match="Nyquist"):
         configs_for_track(Track("tiny", pixel_size=1.0, tile=32, slab_thickness=1.0))
+
+
+# ---------------------------------------------------------------------------------------------- the budget
+
+
+def test_budget_refuses_what_cannot_fit_and_warns_about_hours(small_source, monkeypatch):
+    from cosmobench import evaluation
+    from cosmobench.errors import CosmobenchError
+
+    monkeypatch.setattr(evaluation, "_available_memory", lambda: 1 << 30)  # a 1 GB machine
+    calls = []
+
+    class Counting(_Cheap):
+        def sample(self, n, *, seed):
+            calls.append(n)
+            return super().sample(n, seed=seed)
+
+    with pytest.raises(CosmobenchError, match=r"n=1000000 needs about .* 1 GB available: pass --n \d+ or fewer"):
+        evaluation.evaluate(Counting(), n=1_000_000, source="sim-small", progress=False)
+    with pytest.raises(CosmobenchError, match=r"batch_size=20000 needs about .* pass a smaller --batch-size"):
+        evaluation.evaluate(Counting(), n=20_000, batch_size=20_000, source="sim-small", progress=False)
+    assert calls == []  # refused before a single map was drawn
+    monkeypatch.setattr(evaluation, "WARN_SECONDS", 0.0)
+    with pytest.warns(UserWarning, match=r"n=16: the statistics alone will take about"):
+        evaluation.evaluate(Counting(), n=N, source="sim-small", progress=False, statistics=["power"])

@@ -36,6 +36,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from cosmobench._escape import filename_component
 from cosmobench._files import DESCRIPTIONS, check_file
 from cosmobench._io import atomic_write_json, sha256_file
 from cosmobench._version import __version__
@@ -315,8 +316,12 @@ def import_files(
                 f"the files are of several kinds ({', '.join(sorted(kinds))}); import each kind separately"
             )
         kind = kinds.pop()
-    if name is not None and (not name or "/" in name or name.startswith(".") or name in _store.SIM_SOURCE_CONFIGS):
-        raise CosmobenchError(f"invalid source name {name!r} for an import (names 'sim' and 'sim-small' are for simulations)")
+    if name is not None and (not isinstance(name, str) or filename_component(name, fallback="") != name
+                             or name in _store.SIM_SOURCE_CONFIGS):
+        raise CosmobenchError(
+            f"invalid source name {name!r} for an import: use letters, digits, '.', '-' and '_' (not starting with "
+            "'.'; names 'sim' and 'sim-small' are for simulations)"
+        )
     track = _KIND_TRACK[kind]
 
     # Cubes and their z=127 companions pair by directory, as in Quijote's <cosmo>/<i>/ layout.
