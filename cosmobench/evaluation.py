@@ -303,13 +303,17 @@ def _corrupt_reference(src, why: str) -> str:
     )
 
 
-@contextlib.contextmanager
-def _reference_maps_checked(src) -> Iterator[None]:
-    """Statistics refusing *reference* maps mean a damaged reference: say so instead of blaming the model."""
+def _check_reference_maps(src, maps: np.ndarray) -> None:
+    """Reference maps the statistics would refuse (NaN, δ < −1, wrong shape) mean a damaged reference.
+
+    Checked here, with the statistics' own rule, so the message names the reference and what to do
+    instead of blaming the model (statistics' configuration errors keep their own messages).
+    """
     try:
-        yield
+        check_maps(maps, shape=src.track.shape, name=f"maps of reference source {src.name!r}", dtype=np.float32)
     except CosmobenchError as exc:
-        raise CosmobenchError(_corrupt_reference(src, f"its maps are refused by the statistics ({exc})")) from None
+        what = str(exc).split(";")[0]  # the finding, without advice meant for a model's maps
+        raise CosmobenchError(_corrupt_reference(src, f"its maps are not valid δ maps ({what})")) from None
 
 
 def reference_summaries(
@@ -378,8 +382,8 @@ def reference_summaries(
             for role, group in groups.items():
                 if role not in loaded:
                     loaded[role] = group.load(src)
-                with _reference_maps_checked(src):
-                    arrays[role] = _summarize_all([stat], loaded[role], batch_size)[0]
+                    _check_reference_maps(src, loaded[role])
+                arrays[role] = _summarize_all([stat], loaded[role], batch_size)[0]
                 bar.update(group.n)
             _write_cache(paths[k], arrays)
             found[k] = arrays
@@ -563,8 +567,8 @@ def _check_budget(stats: Sequence[Statistic], src, n: int, batch_size: int) -> N
     compare, _, _ = _split_plan(src)
     b, start, stop = compare.pieces[0]
     probe = np.asarray(src.box_maps(b)[start : min(stop, start + _PROBE_MAPS)], dtype=np.float32)
-    with _reference_maps_checked(src):
-        cost = estimate_cost(stats, probe, n, batch_size)
+    _check_reference_maps(src, probe)
+    cost = estimate_cost(stats, probe, n, batch_size)
     avail = _available_memory()
     if avail is not None and cost["bytes"] > _MEMORY_FRACTION * avail:
         summaries = float(n) * cost["width"] * 8 * _SUMMARY_COPIES
