@@ -469,8 +469,10 @@ def test_every_leaderboard_field_is_escaped_and_file_names_are_safe(ctx, capsys)
     ctx.result(mutate)
     code, out, err = run_cli(["leaderboard", "--results", str(ctx.work / "results_in"), "--out", str(ctx.out)], capsys)
     assert code == 0, err
-    written = sorted(p.name for p in ctx.out.iterdir())
+    written = sorted(p.name for p in ctx.out.iterdir() if p.name != "site")
     assert written == ["quijote-z0-Injected-heading.csv", "quijote-z0-Injected-heading.md"], written
+    for page in (ctx.out / "site").glob("**/*.html"):  # the web page escapes the same strings
+        assert "<script>alert" not in page.read_text() and "<img src=x" not in page.read_text()
     md = (ctx.out / written[1]).read_text()
     for raw in ("<script", "<img", "<b>", "<i>", "<u>"):
         assert raw not in md, raw
