@@ -1,4 +1,4 @@
-"""``cosmobench evaluate | list | leaderboard | report``: the scoring commands.
+"""``cosmobench evaluate | list | leaderboard | report | calibrate``: the scoring commands.
 
 Each handler takes the parsed arguments and returns an exit status; user mistakes raise
 :class:`~cosmobench.errors.CosmobenchError`, which :mod:`cosmobench.cli` prints as ``error: ...``
@@ -76,6 +76,23 @@ def register(subparsers) -> None:
     rp.add_argument("result", metavar="RESULT.json", help="a result file written by `cosmobench evaluate`")
     rp.add_argument("--out", default=None, metavar="DIR", help="output directory (default: next to the result)")
     rp.set_defaults(func=_cmd_report)
+
+    cb = subparsers.add_parser(
+        "calibrate", help="score held-out sets of real maps as models: the share of false flags per metric",
+        description="Score sets of real maps the null never saw (and holdout-like sets) as if they were a model, "
+        "and print per metric the share flagged at the 5% level and the median ratio to the null.",
+    )
+    cb.add_argument("--source", default="sim", help="reference source (default: sim)")
+    cb.add_argument("--n", type=int, default=2048, help="model size the null is measured for (default 2048)")
+    cb.add_argument("--sets", type=int, default=20, help="held-out sets scored (default 20)")
+    cb.set_defaults(func=_cmd_calibrate)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from cosmobench.calibration import calibrate, format_calibration
+
+    print(format_calibration(calibrate(args.source, n=args.n, sets=args.sets, progress=True)))
+    return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:

@@ -40,6 +40,15 @@ import numpy as np
 from cosmobench._io import atomic_path, sha256_file
 from cosmobench._version import __version__
 from cosmobench.data.track import Track, get_track
+from cosmobench.compare.null import (
+    NULL_DRAWS,
+    NULL_SEED,
+    NullDistribution,
+    null_distribution,
+    null_note,
+    null_set_size,
+    rows_seen,
+)
 from cosmobench.errors import CosmobenchError
 from cosmobench.registry import ResolvedModel, SampleFileGenerator, plugin_error, resolve
 from cosmobench.results import Result
@@ -56,10 +65,12 @@ SEED_CHUNK = 256
 N_KEEP_MAPS = 8
 #: Boxes built when a simulated source is missing: test 0, 1 / val 2 / train 3.
 DEFAULT_BOXES = 4
-# Bump when the cached arrays' layout or the compare/floor split rule changes.
-# 2: every cache file carries a checksum of its arrays and key.
-_CACHE_LAYOUT = 2
+# Bump when the cached arrays' layout or the compare/pool split rule changes.
+# 2: every cache file carries a checksum of its arrays and key. 3: compare group and null pool.
+_CACHE_LAYOUT = 3
 _CHECKSUM = "_checksum"
+# Bump when how null sets are drawn or scored changes.
+_NULL_LAYOUT = 2
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -155,24 +166,37 @@ class _Group:
 
 
 def _split_plan(src) -> tuple[_Group, _Group, str]:
-    """Compare and floor groups of the test split: alternate boxes, or halves of a lone test box."""
+    """Compare group and null pool: the compare set is every other test box; the pool is the other test
+    boxes and the training boxes (never the validation boxes, which the holdout baseline draws from, so
+    that its row is an out-of-pool check). A lone test box is cut in two contiguous halves instead."""
     test = src.boxes("test")
     if not test:
         raise CosmobenchError(
             f"source {src.name!r} has no test boxes to compare with; build or import more boxes "
             "(`cosmobench data build --boxes 4`)"
         )
-    sizes = {b: int(src.meta["boxes"][str(b)]["n_maps"]) for b in test}
+    sizes = {b: int(src.meta["boxes"][str(b)]["n_maps"]) for b in src.boxes()}
+    train = [(b, 0, sizes[b]) for b in src.boxes("train")]
     if len(test) >= 2:
         # Whole boxes, never tiles of one box on both sides: tiles of a box are correlated.
         compare = _Group(tuple((b, 0, sizes[b]) for b in test[0::2]))
-        floor = _Group(tuple((b, 0, sizes[b]) for b in test[1::2]))
-        return compare, floor, "box"
+        pool = _Group(tuple((b, 0, sizes[b]) for b in test[1::2]) + tuple(train))
+        return compare, pool, "box"
     b, m = test[0], sizes[test[0]]
     if m < 4:
         raise CosmobenchError(f"source {src.name!r} has one test box with {m} maps; at least 4 are needed")
     # Contiguous halves (slabs far apart along the box) are less correlated than interleaved tiles.
-    return _Group(((b, 0, m // 2),)), _Group(((b, m // 2, m),)), "tile"
+    return _Group(((b, 0, m // 2),)), _Group(((b, m // 2, m),) + tuple(train)), "tile"
+
+
+def _rows_of(group: _Group, boxes: "set[int]") -> np.ndarray:
+    """Row indices of ``group`` that come from ``boxes``."""
+    out, at = [], 0
+    for b, start, stop in group.pieces:
+        if b in boxes:
+            out.append(np.arange(at, at + stop - start))
+        at += stop - start
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 # ------------------------------------------------------------------------------------------ summaries
@@ -325,17 +349,17 @@ def reference_summaries(
     progress: bool = False,
     widths: "dict[str, int] | None" = None,
 ) -> dict:
-    """Summaries of the reference's compare / floor groups (and training features), cached on disk.
+    """Summaries of the reference's compare group and null pool (and memorisation features), cached on disk.
 
     Parameters
     ----------
     src : Source
         The reference source.
     stats : sequence of Statistic
-        Statistics to summarise the test split with.
+        Statistics to summarise the compare group and the null pool with.
     feature_stat : Statistic, optional
-        Statistic whose summaries are the memorisation features; its training-split summaries are
-        also returned when the source has training boxes.
+        Statistic whose summaries are the memorisation features: training features are its pool rows
+        from training boxes, test features its compare rows and pool rows from test boxes.
     batch_size : int
         Maps per ``summarize`` call.
     progress : bool
@@ -347,24 +371,22 @@ def reference_summaries(
     Returns
     -------
     dict
-        ``compare``, ``floor``: lists of arrays aligned with ``stats``; ``train``: array or None;
-        ``test_features``: array or None; ``floor_split``: "box" | "tile"; ``n_compare``, ``n_floor``;
-        ``status``: "cached" when nothing had to be computed, else "built"; ``maps``: a few compare maps.
+        ``compare``, ``pool`` (alias ``floor``): lists of arrays aligned with ``stats``; ``train``: array
+        or None; ``test_features``: array or None; ``floor_split``: "box" | "tile"; ``n_compare``,
+        ``n_floor`` (pool rows); ``compare_boxes``, ``pool_boxes``; ``groups``; ``status``: "cached"
+        when nothing had to be computed, else "built"; ``maps``: a few compare maps.
     """
-    compare, floor, floor_split = _split_plan(src)
-    test_groups = {"compare": compare, "floor": floor}
-    train_boxes = src.boxes("train") if feature_stat is not None else []
-    train_groups = {"train": _Group(tuple((b, 0, int(src.meta["boxes"][str(b)]["n_maps"])) for b in train_boxes))}
+    compare, pool, floor_split = _split_plan(src)
+    groups = {"compare": compare, "pool": pool}
+    train_boxes = set(src.boxes("train")) if feature_stat is not None else set()
 
-    jobs: list[tuple[Statistic, dict[str, _Group]]] = [(s, test_groups) for s in stats]
+    jobs: list[Statistic] = list(stats)
     if feature_stat is not None and all(s is not feature_stat for s in stats):
-        jobs.append((feature_stat, test_groups))
-    if train_boxes:
-        jobs.append((feature_stat, train_groups))
+        jobs.append(feature_stat)
 
     found: list[dict[str, np.ndarray] | None] = []
     paths = []
-    for stat, groups in jobs:
+    for stat in jobs:
         path = _cache_dir() / f"{_cache_key(src, stat, ','.join(groups), groups)}.npz"
         paths.append(path)
         found.append(_read_cache(path, groups, (widths or {}).get(stat.name)))
@@ -373,40 +395,101 @@ def reference_summaries(
     loaded: dict[str, np.ndarray] = {}
     todo = [k for k, f in enumerate(found) if f is None]
     if todo:
-        _verify_boxes(src, [b for k in todo for g in jobs[k][1].values() for b, _, _ in g.pieces])
-        total = sum(g.n for k in todo for g in jobs[k][1].values())
-        bar = _progress(total, "reference summaries", progress)
+        _verify_boxes(src, [b for g in groups.values() for b, _, _ in g.pieces])
+        bar = _progress(len(todo) * sum(g.n for g in groups.values()), "reference summaries", progress)
         for k in todo:
-            stat, groups = jobs[k]
             arrays = {}
             for role, group in groups.items():
                 if role not in loaded:
                     loaded[role] = group.load(src)
                     _check_reference_maps(src, loaded[role])
-                arrays[role] = _summarize_all([stat], loaded[role], batch_size)[0]
+                arrays[role] = _summarize_all([jobs[k]], loaded[role], batch_size)[0]
                 bar.update(group.n)
             _write_cache(paths[k], arrays)
             found[k] = arrays
         bar.close()
 
-    by_stat = {id(jobs[k][0]): found[k] for k in range(len(jobs)) if "compare" in jobs[k][1]}
+    by_stat = {id(jobs[k]): found[k] for k in range(len(jobs))}
     keep = np.linspace(0, compare.n - 1, min(N_KEEP_MAPS, compare.n)).round().astype(int)
     maps = loaded["compare"][keep] if "compare" in loaded else compare.load(src)[keep]
-    test_features = None
+    train = test_features = None
     if feature_stat is not None:
         f = by_stat[id(feature_stat)]
-        test_features = np.concatenate([f["compare"], f["floor"]], axis=0)
+        in_train = _rows_of(pool, train_boxes)
+        unseen = np.setdiff1d(np.arange(pool.n), in_train)
+        train = f["pool"][in_train] if in_train.size else None
+        test_features = np.concatenate([f["compare"], f["pool"][unseen]], axis=0)
     return {
         "compare": [by_stat[id(s)]["compare"] for s in stats],
-        "floor": [by_stat[id(s)]["floor"] for s in stats],
-        "train": found[-1]["train"] if train_boxes else None,
+        "pool": [by_stat[id(s)]["pool"] for s in stats],
+        "floor": [by_stat[id(s)]["pool"] for s in stats],
+        "train": train,
         "test_features": test_features,
         "floor_split": floor_split,
         "n_compare": compare.n,
-        "n_floor": floor.n,
+        "n_floor": pool.n,
+        "compare_boxes": sorted({b for b, _, _ in compare.pieces}),
+        "pool_boxes": sorted({b for b, _, _ in pool.pieces}),
+        "groups": groups,
         "status": status,
         "maps": np.asarray(maps, dtype=np.float32),
     }
+
+
+def _null_path(src, stat: Statistic, groups: dict, what: str, size: int, draws: int) -> Path:
+    key = _cache_key(src, stat, f"null:{what}:{size}:{draws}:{NULL_SEED}:{_NULL_LAYOUT}", groups)
+    return _cache_dir().parent / "nulls" / f"{key}.npz"
+
+
+def _cached_null(src, stat: Statistic, groups: dict, compare: np.ndarray, pool: np.ndarray, n: int, effects) -> NullDistribution:
+    """The measured null of ``stat`` for a model of ``n`` maps: read from the cache or measured and cached.
+
+    It depends on the reference and on the rows a model's value sees, never on the run's seed, so one
+    file serves every model and seed at this n (and, for the spread distances, every n ≥ 1,000).
+    """
+    size = null_set_size(rows_seen(stat.distance, n), pool.shape[0])
+    path = _null_path(src, stat, groups, stat.distance, size, NULL_DRAWS)
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                null = NullDistribution.from_arrays({k: np.asarray(npz[k]) for k in npz.files})
+            if null.values.shape == (NULL_DRAWS,) and null.set_size == size and null.pool == pool.shape[0]:
+                null.rows = rows_seen(stat.distance, n)
+                null.note = null_note(null.rows, null.pool, null.set_size)
+                return null
+        except Exception:  # truncated or stale file: measure again
+            pass
+        path.unlink(missing_ok=True)
+    from cosmobench.stats._order import canonical_order
+
+    order = canonical_order(pool)  # the draws index rows: their order must not depend on the cache's
+    P = pool[order]
+    boxes = np.concatenate([np.full(stop - start, b) for b, start, stop in groups["pool"].pieces])[order]
+    null = null_distribution(stat.distance, compare, P, n, effects=effects, strata=boxes,
+                             effect_rows=effects.transform(P) if effects is not None else None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_cache(path, null.to_arrays())
+    return null
+
+
+def _cached_nn(src, stat: Statistic, groups: dict, test: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour distances of the unseen test features to the training features (reference-only, cached)."""
+    from cosmobench.stats.diversity import nearest_neighbour_distances
+
+    path = _null_path(src, stat, groups, "nn_test", test.shape[0], train.shape[0])
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                nn = np.asarray(npz["nn"], dtype=np.float64)
+            if nn.shape == (test.shape[0],) and np.isfinite(nn).all():
+                return nn
+        except Exception:
+            pass
+        path.unlink(missing_ok=True)
+    nn = nearest_neighbour_distances(test, train)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_cache(path, {"nn": nn})
+    return nn
 
 
 # ------------------------------------------------------------------------------------------ sampling
@@ -730,16 +813,26 @@ def evaluate(
         )
 
     with clock("comparison"):
+        from cosmobench.compare.effects import effects_for
+        from cosmobench.compare.verdict import holm
+
         metrics = {}
-        for stat, summ, rc, rf in zip(stats, model_summ, ref["compare"], ref["floor"]):
+        for stat, summ, rc, pool in zip(stats, model_summ, ref["compare"], ref["pool"]):
+            eff = effects_for(stat.name, rc, stat.coords(), k_nyquist=src.track.k_nyquist)
+            null = _cached_null(src, stat, ref["groups"], rc, pool, n, eff)
             metrics[stat.name] = score_statistic(
-                stat.name, stat.distance, summ, rc, rf, version=str(stat.version), seed=seed
+                stat.name, stat.distance, summ, rc, version=str(stat.version), seed=seed, null=null, effects=eff
             )
         composite = composite_score(metrics)
         if with_memo and ref["train"] is not None:
             feats = model_summ[[i for i, s in enumerate(summarised) if s is feature_stat][0]]
-            memo = memorisation_score(feats, ref["test_features"], ref["train"], seed=seed)
+            nn_test = _cached_nn(src, feature_stat, ref["groups"], ref["test_features"], ref["train"])
+            memo = memorisation_score(feats, ref["test_features"], ref["train"], seed=seed, nn_test=nn_test,
+                                      test_split=ref["n_compare"])  # compare boxes | other test boxes
             metrics[memo.name] = memo
+        # Holm over the result's metrics: a perfect generator gets no flag anywhere with probability >= 95%.
+        for name, p_adj in holm({k: m.p_value for k, m in metrics.items()}).items():
+            metrics[name].p_adjusted = p_adj
         curves = {s.name: _curve(s, m, rc) for s, m, rc in zip(stats, model_summ, ref["compare"])}
 
     return Result(
@@ -760,6 +853,14 @@ def evaluate(
             "n_floor": ref["n_floor"],
             "floor_split": ref["floor_split"],
             "summaries": ref["status"],
+            "compare_boxes": ref["compare_boxes"],
+            "null": {
+                "pool_boxes": ref["pool_boxes"],
+                "pool_maps": ref["n_floor"],
+                "draws": NULL_DRAWS,
+                "scheme": "random sets from box bootstraps of the pooled boxes (test boxes outside the compare set "
+                "and training boxes), finite-population matched to the model's n independent maps",
+            },
         },
         track=src.track,
         n=n,

@@ -31,10 +31,16 @@ import pandas as pd
 from cosmobench._escape import csv_cell, filename_component, md_cell, md_code, md_text
 from cosmobench._io import atomic_write_text
 from cosmobench.errors import CosmobenchError
+from cosmobench.compare.verdict import combine
+from cosmobench.compare.verdict import verdict as _one_verdict
 from cosmobench.results import Result, load_result
 from cosmobench.presentation import DASH, METRIC_ORDER, METRICS, fmt_number, fmt_ratio, metric_sort_key
 
-__all__ = ["build_leaderboards", "collect_results", "leaderboard_frame", "METRIC_ORDER"]
+__all__ = ["build_leaderboards", "collect_results", "leaderboard_frame", "METRIC_ORDER", "EFFECT_COLUMNS"]
+
+#: Effect sizes shown as their own leaderboard columns (effect name -> column header).
+EFFECT_COLUMNS = {"pk_dev_linear": "P(k) ≤0.5", "pk_dev_small_scales": "P(k) >0.5",
+                  "pdf_dev_bulk": "PDF bulk", "pdf_dev_tails": "PDF tails"}
 
 _HASH_CHARS = 8  # characters of the source content hash shown in tables
 _COMMIT_CHARS = 7
@@ -44,9 +50,13 @@ _LEGEND_HEAD = """\
 of the reference source (its test split) and reports `value (×floor)`:
 
 - *value* — the metric's distance between model and reference summaries (lower is better, 0 = identical).
-- *×floor* — value / noise floor, where the floor is the distance of a **fresh reference draw of the same
-  size n** to the same reference maps. ×1 means the model is as close to the reference as another batch
-  of real maps (indistinguishable at this n); ×10 means ten times further.
+- *×floor* — value / null median, where the null is the distance of **sets of real reference maps of the
+  same size n** (boxes outside the compare set) to the same reference maps. ×1 means the model is as close
+  to the reference as another batch of real maps; ×10 means ten times further.
+- † — the metric tells the model from real maps: Holm-adjusted p ≤ 0.05, p being the share of 999 null sets
+  at least as far (`cosmobench.compare.verdict`, the rule every output uses). *verdict* lists those metrics.
+- *P(k) ≤0.5* / *P(k) >0.5* — max |P_model/P_ref − 1| over 0.03–0.5 h/Mpc and 0.5–k_Nyquist; *PDF bulk* /
+  *PDF tails* — max |p_model/p_ref − 1| inside the reference's central 90 % and the tails' mass ratios.
 - *composite (×floor)* — geometric mean of the metrics' ×floor ratios; the table is sorted by it
   (lower is better, ≈1 = indistinguishable).
 - Only rows within one section are comparable: every section is one reference source, identified by its
@@ -117,6 +127,11 @@ def _utc(date: str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def verdict(m, name: str):
+    """The one rule (:func:`cosmobench.compare.verdict.verdict`), as a Verdict."""
+    return _one_verdict(m, name)
+
+
 def _records(results: list[tuple[Path, Result]]) -> pd.DataFrame:
     """One long-format row per (result file, metric)."""
     rows = []
@@ -138,8 +153,10 @@ def _records(results: list[tuple[Path, Result]]) -> pd.DataFrame:
             "composite": _num(r.composite),
         }
         for name, m in r.metrics.items():
+            eff = {e: _num((v or {}).get("value")) for e, v in (m.effects or {}).items() if isinstance(v, dict)}
             rows.append({**base, "metric": name, "version": str(m.version), "value": _num(m.value),
-                         "ratio": _num(m.ratio)})
+                         "ratio": _num(m.ratio), "verdict": verdict(m, name),
+                         **{f"effect:{e}": v for e, v in eff.items() if e in EFFECT_COLUMNS}})
     return pd.DataFrame(rows)
 
 
@@ -182,16 +199,28 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     grouped = long.groupby(keys + ["column"], sort=False)
     values = grouped["value"].mean().unstack("column")
     ratios = grouped["ratio"].mean().unstack("column")
+    verdicts = grouped["verdict"].agg(lambda v: combine(list(v)).label).unstack("column")
     columns = sorted(values.columns, key=metric_sort_key)
     wide = pd.DataFrame(index=values.index)
     for c in columns:
         wide[c] = values[c]
         wide[f"{c}_xfloor"] = ratios[c]
+        wide[f"{c}_verdict"] = verdicts[c]
+    effect_cols = [f"effect:{e}" for e in EFFECT_COLUMNS]
+    per_file_eff = long.groupby(["file"] + keys, sort=False)[[c for c in effect_cols if c in long]].first()
+    eff = per_file_eff.groupby(keys, sort=False).mean() if len(per_file_eff.columns) else pd.DataFrame(index=values.index)
+    for e in EFFECT_COLUMNS:
+        wide[e] = eff[f"effect:{e}"] if f"effect:{e}" in eff else np.nan
+    wide["verdict"] = [
+        "≈ reference" if all(v == "≈ reference" for v in row if isinstance(v, str)) else
+        "worse on: " + ", ".join(str(c) for c, v in zip(columns, row) if isinstance(v, str) and v not in ("≈ reference", "n/a"))
+        for row in verdicts[columns].itertuples(index=False)
+    ]
     out = rows.merge(wide.reset_index(), on=keys, how="left")
     out = out.sort_values(["composite", "model", "n"], na_position="last", kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    ordered = ["rank", "model", "checkpoint", "composite", "composite_sd"]
-    ordered += [c for m in columns for c in (m, f"{m}_xfloor")]
+    ordered = ["rank", "model", "checkpoint", "composite", "composite_sd", "verdict"]
+    ordered += [c for m in columns for c in (m, f"{m}_xfloor", f"{m}_verdict")] + list(EFFECT_COLUMNS)
     ordered += ["trained", "source", "source_hash", "n", "n_seeds", "seeds", "date", "commit"]
     out = out[ordered]
     out["date"] = out["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -202,11 +231,14 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
 
 def _markdown_table(frame: pd.DataFrame) -> str:
     metrics = [c for c in frame.columns if f"{c}_xfloor" in frame.columns]
-    header = ["#", "model", "composite (×floor)"] + metrics + ["trained", "source", "n", "seed(s)", "date", "commit"]
+    effects = list(EFFECT_COLUMNS)
+    header = (["#", "model", "composite (×floor)"] + metrics + [EFFECT_COLUMNS[e] for e in effects]
+              + ["verdict", "trained", "source", "n", "seed(s)", "date", "commit"])
     # Every cell goes through md_cell: model names, checkpoints, sources, hashes, trained notes,
     # metric names and commits all come from result files, which anybody can write.
     lines = ["| " + " | ".join(md_cell(h) for h in header) + " |",
-             "|" + "|".join(["---:", ":---", "---:"] + ["---:"] * len(metrics) + [":---", ":---", "---:", ":---", ":---", ":---"]) + "|"]
+             "|" + "|".join(["---:", ":---", "---:"] + ["---:"] * (len(metrics) + len(effects))
+                            + [":---", ":---", ":---", "---:", ":---", ":---", ":---"]) + "|"]
     for row in frame.itertuples(index=False):
         r = dict(zip(frame.columns, row))
         model = r["model"] + (f" [ckpt {r['checkpoint']}]" if r["checkpoint"] else "")
@@ -215,8 +247,12 @@ def _markdown_table(frame: pd.DataFrame) -> str:
             comp += f" ± {fmt_number(r['composite_sd'], 2)}"
         cells = [str(r["rank"]), model, comp]
         cells += [
-            DASH if not np.isfinite(r[m]) else f"{fmt_number(r[m], 3)} ({fmt_ratio(r[f'{m}_xfloor'])})" for m in metrics
+            DASH if not np.isfinite(r[m]) else f"{fmt_number(r[m], 3)} ({fmt_ratio(r[f'{m}_xfloor'])})"
+            + (" †" if r[f"{m}_verdict"] in ("worse than reference", "copies training maps") else "")
+            for m in metrics
         ]
+        cells += [DASH if not np.isfinite(r[e]) else f"{fmt_number(100 * r[e], 3)}%" for e in effects]
+        cells += [r["verdict"]]
         cells += [r["trained"] or DASH, f"{r['source']} ({r['source_hash'][:_HASH_CHARS]})", str(r["n"]), str(r["seeds"]),
                   r["date"][:10], r["commit"] or DASH]
         lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")

@@ -6,17 +6,11 @@ computes a statistic; it only turns recorded numbers into text.
 
 The verdict
 -----------
-A metric's *factor* is how many noise floors it is away from the reference: its ratio to the floor for a
-lower-is-better distance, the inverse ratio for a higher-is-better score (memorisation: 1 = like unseen
-real maps). The *best case* is the same factor at the favourable end of the ratio's confidence interval.
-
-- ``"≈ reference"`` when the best case is within :data:`SIMILAR_RATIO` (the model cannot be told from a
-  fresh draw of reference maps at this n);
-- otherwise ``"close"`` below ×3, ``"off"`` below ×10, ``"far off"`` beyond (graded by the factor itself);
-- ``"n/a"`` when the ratio was not measured (missing or not finite).
-
-A higher-is-better ratio of 0 (generated maps at distance 0 from training maps: exact copies) is an
-infinite factor, "far off", never "n/a". Memorisation reads "no copying" / "copies training maps".
+Whether a metric is flagged is decided in one place, :func:`cosmobench.compare.verdict.verdict`: a metric
+is "worse than reference" (memorisation: "copies training maps") when its Holm-adjusted p-value against the
+measured null is ≤ 0.05, else "≈ reference"; results of schema v1 (no p-value) are flagged when their ×floor
+interval excludes 1; "n/a" when nothing was measured. This module only words and colours it: a flagged
+metric is graded "close" below ×3, "off" below ×10, "far" beyond (:func:`verdict_level`).
 """
 
 from __future__ import annotations
@@ -51,10 +45,12 @@ __all__ = [
     "verdict",
     "verdict_level",
     "level_word",
+    "fmt_p",
+    "fmt_effect",
+    "fmt_null_band",
 ]
 
-#: Best-case ×floor under which a metric reads "≈ reference": within bootstrap noise a model this close
-#: cannot be told apart from another draw of real maps at this n.
+#: No longer used by the verdict (p-values decide, :mod:`cosmobench.compare.verdict`); kept for old imports.
 SIMILAR_RATIO = 1.5
 #: Factor bounds of the graded verdicts beyond "≈ reference".
 _CLOSE, _OFF = 3.0, 10.0
@@ -66,9 +62,10 @@ VERDICT_LEVELS = ("similar", "close", "off", "far", "na")
 #: Colour of each verdict level (bars of the report's score card, badges of the web page).
 VERDICT_COLORS = {"similar": "#2ca02c", "close": "#bcbd22", "off": "#ff7f0e", "far": "#d62728", "na": "#999999"}
 #: The verdict rule in one sentence, for legends.
-VERDICT_RULE = (f"≈ reference when the ×floor confidence interval reaches ×{SIMILAR_RATIO:g} (the model cannot be "
-                f"told from another draw of real maps at this n), close below ×{_CLOSE:g}, off below ×{_OFF:g}, far "
-                "off beyond; higher-is-better scores (memorisation) are mirrored: no copying, or copies training maps.")
+VERDICT_RULE = ("worse than reference when the Holm-adjusted p-value (the share of null sets of real maps at least as far "
+                "as the model) is ≤ 0.05, else ≈ reference; memorisation: copies training maps; results without "
+                f"p-values (schema v1): when the ×floor interval excludes 1. Flagged metrics are graded close (below "
+                f"×{_CLOSE:g}), off (below ×{_OFF:g}) or far off.")
 _WORDS = {"similar": "≈ reference", "close": "close", "off": "off", "far": "far off", "na": "n/a"}
 
 
@@ -233,21 +230,22 @@ def ratio_ci(m: Any) -> "tuple[float, float] | None":
     return lo * scale, hi * scale
 
 
-def verdict_level(m: Any) -> str:
-    """The verdict of a metric as one of :data:`VERDICT_LEVELS` (see the module docstring for the rule)."""
+def verdict_level(m: Any, name: str = "") -> str:
+    """The verdict of a metric as one of :data:`VERDICT_LEVELS`, for colours and grading.
+
+    Whether a metric is flagged is decided by :func:`cosmobench.compare.verdict.verdict` (the one rule:
+    Holm-adjusted p ≤ 0.05, or, for schema-v1 results, an interval excluding ×1); a flagged metric is then
+    graded by how far it is: "close" below ×3, "off" below ×10, "far" beyond (mirrored for memorisation).
+    """
+    from cosmobench.compare.verdict import verdict as _rule
+
+    v = _rule(m, name or str(_get(m, "name", "") or ""))
     ratio = _finite(_get(m, "ratio"))
-    if ratio is None:
+    if v.flagged is None or ratio is None:
         return "na"
-    rci = ratio_ci(m)
-    if _get(m, "higher_is_better", False):
-        factor = 1.0 / ratio if ratio > 0 else math.inf
-        # best case: the upper end of a higher-is-better interval; a non-positive end is no better than copies
-        best = factor if rci is None else (1.0 / rci[1] if rci[1] > 0 else math.inf)
-    else:
-        factor = ratio
-        best = factor if rci is None else rci[0]
-    if best <= SIMILAR_RATIO:
+    if not v.flagged:
         return "similar"
+    factor = (1.0 / ratio if ratio > 0 else math.inf) if _get(m, "higher_is_better", False) else ratio
     if factor < _CLOSE:
         return "close"
     if factor < _OFF:
@@ -256,14 +254,14 @@ def verdict_level(m: Any) -> str:
 
 
 def verdict(m: Any, name: str = "") -> str:
-    """One phrase for a metric (its dict in a result file, or a ``MetricScore``): the words of :func:`verdict_level`.
+    """The verdict label of a metric (its dict in a result file, or a ``MetricScore``).
 
-    Memorisation reads ``"no copying"`` when ≈ reference and ``"copies training maps"`` otherwise.
+    :func:`cosmobench.compare.verdict.verdict` decides: "≈ reference", "worse than reference", "copies
+    training maps" (memorisation) or "n/a".
     """
-    level = verdict_level(m)
-    if (name or _get(m, "name", "")) == "memorisation" and level != "na":
-        return "no copying" if level == "similar" else "copies training maps"
-    return level_word(level)
+    from cosmobench.compare.verdict import verdict as _rule
+
+    return _rule(m, name or str(_get(m, "name", "") or "")).label
 
 
 def level_word(level: str) -> str:
@@ -271,6 +269,43 @@ def level_word(level: str) -> str:
     return _WORDS[level]
 
 
-def verdict_color(m: Any) -> str:
+def fmt_p(p: Any) -> str:
+    """A p-value for people: ``0.003``, ``0.42``; :data:`DASH` when there is none."""
+    v = _finite(p)
+    if v is None:
+        return DASH
+    return f"{v:.2g}" if v < 0.01 else f"{v:.2f}"
+
+
+def fmt_effect(e: Mapping) -> str:
+    """One effect size: ``3.1% [2.5%, 3.8%] (null 1.2%)`` for fractions, plain numbers otherwise."""
+    pct = e.get("unit") in ("fraction", "fraction of maps")
+
+    def one(x: Any) -> str:
+        v = _finite(x)
+        if v is None:
+            return DASH
+        return f"{100 * v:.3g}%" if pct else f"{v:.3g}"
+
+    lo, hi = (list(e.get("ci") or []) + [None, None])[:2]
+    ci = f" [{one(lo)}, {one(hi)}]" if _finite(lo) is not None and _finite(hi) is not None else ""
+    null = f" (null {one(e['null_median'])})" if _finite(e.get("null_median")) is not None else ""
+    return f"{one(e.get('value'))}{ci}{null}"
+
+
+def fmt_null_band(m: Any) -> str:
+    """The null's 95 % band beside a ratio (``×0.41–×2.6``; for memorisation the band of its ratio), else the ratio's CI."""
+    band = _get(m, "null") or {}
+    med, lo, hi = (_finite(band.get(k)) for k in ("median", "lo", "hi")) if isinstance(band, Mapping) else (None,) * 3
+    if lo is not None and hi is not None:
+        if _get(m, "higher_is_better", False):
+            return f"{lo:.3g}–{hi:.3g}"
+        if med:
+            return f"×{lo / med:.2g}–×{hi / med:.2g}"
+    rci = ratio_ci(m)
+    return f"CI {fmt_interval(*rci, fmt=fmt_ratio)}" if rci is not None else DASH
+
+
+def verdict_color(m: Any, name: str = "") -> str:
     """The colour of a metric's verdict (:data:`VERDICT_COLORS`)."""
-    return VERDICT_COLORS[verdict_level(m)]
+    return VERDICT_COLORS[verdict_level(m, name)]

@@ -2,9 +2,10 @@
 
 One JSON file per (model, source, n, seed) holds everything a leaderboard or a report needs: who
 made it (cosmobench version, git commit, date), what was scored (model spec, checkpoint sha256),
-against what (source name and content hash, split, floor split) and the numbers (per metric: value,
-noise floor, ratio, confidence interval). A companion ``<stem>.maps.npz`` holds 8 model and 8
-reference maps for the report's map grid.
+against what (source name and content hash, split, compare boxes and null pool) and the numbers (per
+metric: value, null median ("floor"), ratio, bootstrap interval and — schema v2 — the calibrated
+p-value, its Holm adjustment, the null's summary and effect sizes in physical units). A companion
+``<stem>.maps.npz`` holds 8 model and 8 reference maps for the report's map grid.
 
 Old files keep loading: :func:`load_result` upgrades every earlier ``schema_version`` to the current
 one, step by step (one function per step in ``_UPGRADES``); tests keep a fixture of every version.
@@ -30,11 +31,13 @@ from cosmobench._io import atomic_paths, user_errors_on_write
 from cosmobench._version import __version__
 # The composite is defined where it is computed; results only record that definition.
 from cosmobench.compare.score import COMPOSITE_DEFINITION
+from cosmobench.compare.verdict import ALPHA
+from cosmobench.compare.verdict import verdict as _verdict
 from cosmobench.data.track import Track
 from cosmobench.errors import CosmobenchError
 # Formatting and the verdict live in presentation; the old names stay importable from here.
 from cosmobench.presentation import (  # noqa: F401 - SIMILAR_RATIO, verdict: old import paths
-    SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, fmt_seconds, ratio_ci, verdict)
+    SIMILAR_RATIO, fmt_effect, fmt_interval, fmt_null_band, fmt_number, fmt_p, fmt_ratio, fmt_seconds, ratio_ci, verdict)
 
 format_ratio = fmt_ratio
 
@@ -53,7 +56,7 @@ __all__ = [
     "utc_now",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MODEL_KINDS = ("file", "samples", "checkpoint", "registered", "module", "object")
 
 _TOP_KEYS = {
@@ -69,7 +72,18 @@ _TOP_KEYS = {
     "metrics": dict,
     "composite": dict,
 }
-_METRIC_KEYS = ("version", "distance", "value", "floor", "ratio", "ci", "higher_is_better", "extra")
+_METRIC_KEYS = ("version", "distance", "value", "floor", "ratio", "ci", "higher_is_better", "extra",
+                "p_value", "p_adjusted", "null", "effects")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SIMILAR_RATIO":
+        import warnings
+
+        warnings.warn("results.SIMILAR_RATIO is gone: verdicts come from calibrated p-values "
+                      "(cosmobench.compare.verdict)", DeprecationWarning, stacklevel=2)
+        return 1.5
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------------ provenance
@@ -131,7 +145,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def metric_to_dict(score: Any) -> dict:
-    """Schema-v1 dict of a :class:`~cosmobench.compare.score.MetricScore` (or anything with its attributes)."""
+    """Schema-v2 dict of a :class:`~cosmobench.compare.score.MetricScore` (or anything with its attributes)."""
     ci = getattr(score, "ci", None) or (None, None)
     return {
         "version": str(getattr(score, "version", "")),
@@ -141,6 +155,10 @@ def metric_to_dict(score: Any) -> dict:
         "ratio": _finite_or_none(getattr(score, "ratio", None)),
         "ci": [_finite_or_none(ci[0]), _finite_or_none(ci[1])],
         "higher_is_better": bool(getattr(score, "higher_is_better", False)),
+        "p_value": _finite_or_none(getattr(score, "p_value", None)),
+        "p_adjusted": _finite_or_none(getattr(score, "p_adjusted", None)),
+        "null": _jsonable(dict(getattr(score, "null", None) or {})),
+        "effects": _jsonable(dict(getattr(score, "effects", None) or {})),
         "extra": _jsonable(dict(getattr(score, "extra", None) or {})),
     }
 
@@ -190,7 +208,7 @@ class Result:
 
     # -- serialisation
     def to_dict(self) -> dict:
-        """The schema-v1 dictionary written to the result JSON (plain JSON types only)."""
+        """The schema-v2 dictionary written to the result JSON (plain JSON types only)."""
         model = dict(self.model)
         model.setdefault("checkpoint_sha256", None)
         model["info"] = _jsonable(model.get("info") or {})
@@ -214,7 +232,7 @@ class Result:
         """A pandas DataFrame with one row per metric.
 
         Columns: metric, version, distance, value, floor, ratio, ci_lo, ci_hi, ratio_lo, ratio_hi,
-        higher_is_better, verdict, model, source, n, seed.
+        p_value, p_adjusted, higher_is_better, verdict, model, source, n, seed.
         """
         import pandas as pd
 
@@ -233,6 +251,8 @@ class Result:
                     "ci_hi": m["ci"][1],
                     "ratio_lo": lo,
                     "ratio_hi": hi,
+                    "p_value": m.get("p_value"),
+                    "p_adjusted": m.get("p_adjusted"),
                     "higher_is_better": m["higher_is_better"],
                     "verdict": verdict(m, name),
                     "model": self.model.get("name"),
@@ -329,26 +349,32 @@ def scorecard(result: "Result | dict") -> str:
     """Score card of a result (see :meth:`Result.scorecard`); a result dictionary is read with :meth:`Result.from_dict`."""
     r = result if isinstance(result, Result) else Result.from_dict(result)
     model, ref = r.model, r.reference
+    null = ref.get("null") or {}
     head = [
         f"cosmobench {r.cosmobench_version} — model {model.get('name')} ({model.get('kind')}: {model.get('spec')})",
         f"reference {ref.get('source')} [{str(ref.get('content_hash', ''))[:12]}], {ref.get('split')} split: "
-        f"{ref.get('n_compare')} compare / {ref.get('n_floor')} floor maps (split by {ref.get('floor_split')}, "
-        f"summaries {ref.get('summaries')}); n={r.n} seed={r.seed}",
+        f"{ref.get('n_compare')} compare maps; null pool {ref.get('n_floor')} maps"
+        + (f" of boxes {null.get('pool_boxes')}, {null.get('draws')} null sets" if null else f" (split by {ref.get('floor_split')})")
+        + f" (summaries {ref.get('summaries')}); n={r.n} seed={r.seed}",
     ]
-    rows = [("metric", "value", "floor", "×floor [95% CI]", "verdict")]
+    rows = [("metric", "value", "×null", "null 95%", "p (Holm)", "verdict")]
+    effects = []
     for name, m in r.metrics.items():
-        rci = ratio_ci(m)
-        ci = f" {fmt_interval(*rci, fmt=fmt_ratio)}" if rci is not None else ""
-        rows.append((name, fmt_number(m.value), fmt_number(m.floor), f"{fmt_ratio(m.ratio)}{ci}", verdict(m, name)))
+        v = _verdict(m, name)
+        rows.append((name, fmt_number(m.value), fmt_ratio(m.ratio), fmt_null_band(m), fmt_p(v.p), v.label))
+        for ename, e in (m.effects or {}).items():
+            effects.append(f"  {name}.{ename}: {fmt_effect(e)} — {e.get('description', '')}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     tail = [
-        f"composite (geometric mean of ×floor, 1 = indistinguishable): {fmt_ratio(r.composite)}",
+        f"verdict: worse when the Holm-adjusted p-value (share of null sets of real maps at least as far) is ≤ {ALPHA:g}",
+        f"composite (geometric mean of ×null, 1 = as close as a fresh draw of real maps): {fmt_ratio(r.composite)}",
         "wall time: " + ", ".join(f"{k} {fmt_seconds(v)}" for k, v in r.wall_time.items()
                                   if isinstance(v, (int, float))),
     ]
-    return "\n".join(head + [""] + lines + [""] + tail)
+    eff = ["", "effect sizes (95% bootstrap interval; null = median for a fresh draw of real maps):"] + effects if effects else []
+    return "\n".join(head + [""] + lines + eff + [""] + tail)
 
 
 # ------------------------------------------------------------------------------------------ file names
@@ -388,7 +414,19 @@ def maps_path(result_path: "str | os.PathLike") -> Path:
 
 # schema_version k -> function upgrading a version-k dict to version k+1. Add one per schema bump and
 # keep a fixture file of the old version in tests/fixtures/results/.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {}
+def _v1_to_v2(d: dict) -> dict:
+    """Schema v1 → v2: metrics gain ``p_value``, ``p_adjusted`` (None: they were never measured against a
+    null), ``null`` and ``effects`` (empty); their verdict then comes from their interval."""
+    d = dict(d)
+    if isinstance(d.get("metrics"), dict):  # anything else is reported by validate_result
+        d["metrics"] = {
+            name: {**m, "p_value": None, "p_adjusted": None, "null": {}, "effects": {}} if isinstance(m, dict) else m
+            for name, m in d["metrics"].items()
+        }
+    return d
+
+
+_UPGRADES: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
 
 
 def _malformed(path: Any, what: str) -> CosmobenchError:
@@ -475,6 +513,13 @@ def validate_result(d: Any, path: Any = "<result>") -> dict:
             raise _malformed(path, f"metric {name!r}.ci is not a [lo, hi] pair")
         if any(c is not None and not _finite_number(c) for c in m["ci"]):
             raise _malformed(path, f"metric {name!r}.ci = {m['ci']!r} holds a non-number")
+        for k in ("p_value", "p_adjusted"):
+            p = m[k]
+            if p is not None and (not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1):
+                raise _malformed(path, f"metric {name!r}.{k} is not a probability")
+        for k in ("null", "effects"):
+            if not isinstance(m[k], dict):
+                raise _malformed(path, f"metric {name!r}.{k} is not an object")
     d.setdefault("curves", {})
     d.setdefault("git_commit", None)
     return d

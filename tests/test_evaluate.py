@@ -46,7 +46,9 @@ def test_result_content(first, small_source):
     r = first
     assert r.n == N and r.seed == 0 and r.model["kind"] == "object" and r.model["name"] == "lognormal-test"
     assert r.reference["source"] == "sim-small" and r.reference["content_hash"] == small_source.content_hash
-    assert r.reference["floor_split"] == "box" and r.reference["n_compare"] == 32 and r.reference["n_floor"] == 32
+    assert r.reference["floor_split"] == "box" and r.reference["n_compare"] == 32
+    assert r.reference["n_floor"] == 64 and r.reference["null"]["pool_boxes"] == [1, 3]  # other test box + train
+    assert all(0 < m.p_value <= 1 and m.p_adjusted >= m.p_value for m in r.metrics.values())
     assert {"power", "pdf", "diversity", "memorisation"} <= set(r.metrics)
     assert np.isfinite(r.composite) and r.composite > 1  # white noise is not the cosmic web
     assert set(r.wall_time) >= {"total", "sampling", "statistics", "comparison"}
@@ -124,7 +126,7 @@ def test_corrupt_cache_is_rebuilt(small_source, tmp_path, monkeypatch):
     a = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
     assert a.reference["summaries"] == "built"
     files = sorted((tmp_path / "cache").glob("*.npz"))
-    assert len(files) == 4  # power, mean, diversity features (test), diversity features (train)
+    assert len(files) == 3  # power, mean, diversity features (compare group and null pool, which holds train)
     for f in files:
         f.write_bytes(b"not an npz at all")
     b = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
@@ -184,12 +186,12 @@ def test_argument_checks(small_source):
 class _FakeSource:
     name = "fake"
 
-    def __init__(self, test, n_maps=10):
-        self._test = test
-        self.meta = {"boxes": {str(b): {"n_maps": n_maps} for b in test}}
+    def __init__(self, test, n_maps=10, train=()):
+        self._test, self._train = list(test), list(train)
+        self.meta = {"boxes": {str(b): {"n_maps": n_maps} for b in [*test, *train]}}
 
-    def boxes(self, split):
-        return self._test if split == "test" else []
+    def boxes(self, split=None):
+        return {"test": self._test, "train": self._train}.get(split, sorted(self._test + self._train) if split is None else [])
 
 
 def test_floor_split_by_box_and_by_tile():
@@ -197,5 +199,8 @@ def test_floor_split_by_box_and_by_tile():
     assert how == "box" and [p[0] for p in compare.pieces] == [0, 10] and [p[0] for p in floor.pieces] == [1, 11]
     compare, floor, how = evaluate_module._split_plan(_FakeSource([4], n_maps=9))
     assert how == "tile" and compare.pieces == ((4, 0, 4),) and floor.pieces == ((4, 4, 9),)
+    # the null pool also takes the training boxes (never the validation ones)
+    compare, pool, how = evaluate_module._split_plan(_FakeSource([0, 1], train=[3, 4]))
+    assert [p[0] for p in compare.pieces] == [0] and [p[0] for p in pool.pieces] == [1, 3, 4]
     with pytest.raises(CosmobenchError, match="no test boxes"):
         evaluate_module._split_plan(_FakeSource([]))

@@ -55,7 +55,7 @@ def test_markdown_header_legend_and_sections(demo_results, tmp_path):
     md = (tmp_path / "lb" / "quijote-z0.md").read_text()
     assert "Generated from result files by `cosmobench leaderboard`" in md
     assert "do not edit by hand" in md
-    assert "fresh reference draw" in md  # the ×floor legend
+    assert "sets of real reference maps" in md  # the ×floor legend
     # one section per source, never mixed
     assert md.count("## Reference source") == 2
     qsec, ssec = md.split("## Reference source `demo-quijote`")[1].split("## Reference source `demo-sim`")

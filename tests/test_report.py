@@ -116,7 +116,12 @@ def test_old_verdict_import_path_warns_and_delegates():
     from cosmobench import report
 
     with pytest.warns(DeprecationWarning, match="presentation"):
-        assert report.verdict(2.0, (1.7, 2.5)) == "close"
+        # the one rule: without a p-value (schema v1) a ×floor interval excluding 1 is flagged
+        assert report.verdict(2.0, (1.7, 2.5)) == "worse than reference"
+    with pytest.warns(DeprecationWarning):
+        assert report.verdict(1.05, (0.8, 1.3)) == "≈ reference"
+    with pytest.warns(DeprecationWarning):
+        assert report.verdict(0.2, (0.1, 0.3), higher_is_better=True) == "copies training maps"
     assert report.ratio_ci is presentation.ratio_ci and report.SIMILAR_RATIO == presentation.SIMILAR_RATIO
 
 

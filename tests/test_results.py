@@ -45,7 +45,7 @@ def _result(name="toy model/v2:best", value=2.0, **kw) -> Result:
 
 def test_schema_v1_fixture_loads():
     d = results.read_result_dict(FIXTURES / "schema_v1.json")
-    assert d["schema_version"] == results.SCHEMA_VERSION == 1
+    assert d["schema_version"] == results.SCHEMA_VERSION == 2
     assert d["model"]["kind"] == "samples" and d["reference"]["floor_split"] == "box"
     assert {"power", "pdf", "memorisation"} <= set(d["metrics"])
     assert d["metrics"]["memorisation"]["higher_is_better"] is True
@@ -53,6 +53,23 @@ def test_schema_v1_fixture_loads():
     assert isinstance(r, Result) and isinstance(r.metrics["memorisation"], MetricScore)
     assert r.metrics["memorisation"].higher_is_better is True and r.track.name == d["track"]["name"]
     assert r.metrics["power"].ratio == d["metrics"]["power"]["ratio"] and r.composite == d["composite"]["value"]
+    # upgraded: never measured against a null, so the verdict comes from the interval
+    power = d["metrics"]["power"]
+    assert power["p_value"] is None and power["null"] == {} and power["effects"] == {}
+    from cosmobench.compare.verdict import verdict
+
+    assert verdict(power, "power").basis == "interval" and r.metrics["power"].p_value is None
+
+
+def test_schema_v2_fixture_loads():
+    d = results.read_result_dict(FIXTURES / "schema_v2.json")
+    assert d["schema_version"] == 2
+    for name, m in d["metrics"].items():
+        assert 0 < m["p_value"] <= 1 and m["null"]["draws"] == 999, name
+    assert d["metrics"]["power"]["effects"]["pk_dev_linear"]["unit"] == "fraction"
+    assert d["reference"]["null"]["pool_maps"] == d["reference"]["n_floor"]
+    r = load_result(FIXTURES / "schema_v2.json")
+    assert r.metrics["power"].p_value == d["metrics"]["power"]["p_value"]
 
 
 def test_typed_result_round_trips_and_indexing_is_deprecated():
@@ -132,27 +149,28 @@ def test_missing_result_file(tmp_path):
 
 
 def test_older_versions_are_upgraded(monkeypatch, tmp_path):
-    """The upgrade chain runs step by step (exercised with a pretend v2)."""
+    """The upgrade chain runs step by step (exercised with a pretend v3 after the real v1 -> v2)."""
 
-    def v1_to_v2(d):
+    def v2_to_v3(d):
         d = dict(d)
         d["reference"] = {**d["reference"], "upgraded": True}
         return d
 
-    monkeypatch.setattr(results, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(results._UPGRADES, 1, v1_to_v2)
+    monkeypatch.setattr(results, "SCHEMA_VERSION", 3)
+    monkeypatch.setitem(results._UPGRADES, 2, v2_to_v3)
     d = results.read_result_dict(FIXTURES / "schema_v1.json")
-    assert d["schema_version"] == 2 and d["reference"]["upgraded"] is True
-    assert load_result(FIXTURES / "schema_v1.json").reference["upgraded"] is True
+    assert d["schema_version"] == 3 and d["reference"]["upgraded"] is True
+    assert d["metrics"]["power"]["p_value"] is None  # the real v1 -> v2 step ran first
 
 
 def test_scorecard_and_frame():
     r = _result(value=20.0)
     card = r.scorecard()
-    assert "power" in card and "×20.0 [×18.0, ×22.0]  far off" in card and "≈ reference" in card and "no copying" in card
+    # schema-v1-like metrics without p-values: judged by their interval (power's [18, 22] excludes 1)
+    assert "power" in card and "worse than reference" in card and "≈ reference" in card
     frame = r.to_frame()
     assert list(frame["metric"]) == ["power", "pdf", "memorisation"]
-    assert frame.loc[frame.metric == "pdf", "verdict"].item() == "≈ reference"
+    assert frame.loc[frame.metric == "power", "verdict"].item() == "worse than reference"
     assert frame.loc[0, "ratio_lo"] == pytest.approx(18.0)
 
 

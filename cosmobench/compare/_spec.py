@@ -36,6 +36,9 @@ class Prepared:
 
     value: _Value
     bootstrap: "Optional[_Bootstrap]" = None
+    #: ``from_means(M (K, d)) -> (K,)`` for distances that depend on X only through its column means
+    #: (what the measured null and the bootstrap use for K sets at once); None otherwise.
+    from_means: "Optional[Callable[[np.ndarray], np.ndarray]]" = None
 
 
 def _as_summaries(a, name: str) -> np.ndarray:
@@ -114,6 +117,14 @@ class PreparedDistance:
         self.reference_rows = Y.shape[0]
         self._d = Y.shape[1]
         self._inner = spec.prepare(Y)
+        # None for distances that need more than the column means of X
+        self.from_means = self._from_means if self._inner.from_means is not None else None
+
+    def _from_means(self, M) -> np.ndarray:
+        M = np.asarray(M, dtype=np.float64)
+        if M.ndim != 2 or M.shape[1] != self._d:
+            raise CosmobenchError(f"from_means needs (K, {self._d}) mean vectors, got shape {M.shape}")
+        return np.asarray(self._inner.from_means(M), dtype=np.float64)
 
     def _check(self, X) -> np.ndarray:
         Xc = _as_summaries(X, "model")

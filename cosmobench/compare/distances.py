@@ -127,7 +127,11 @@ def _prep_chi2(Y: np.ndarray) -> Prepared:
             "constant_columns": n_const,
         }
 
-    return Prepared(f)
+    def from_means(M: np.ndarray) -> np.ndarray:
+        u = ((M - ybar) / scale) @ W
+        return np.einsum("ij,ij->i", u, u) / d
+
+    return Prepared(f, from_means=from_means)
 
 
 def _mean_cov(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +182,12 @@ def _prep_hist_w1(Y: np.ndarray) -> Prepared:
         cp = np.cumsum(_unit_hist(X.mean(axis=0), "model"))
         return float(np.abs(cp - cq).sum()), {"units": "bins"}
 
-    return Prepared(f)
+    def from_means(M: np.ndarray) -> np.ndarray:
+        tot = M.sum(axis=1, keepdims=True)
+        cp = np.cumsum(M / np.where(tot > 0, tot, 1.0), axis=1)
+        return np.abs(cp - cq).sum(axis=1)
+
+    return Prepared(f, from_means=from_means)
 
 
 def _prep_abs_mean(Y: np.ndarray) -> Prepared:
@@ -193,7 +202,10 @@ def _prep_abs_mean(Y: np.ndarray) -> Prepared:
         rel_out = float(rel[0]) if rel.size == 1 else rel.tolist()
         return float(np.abs(diff).mean()), {"signed": signed, "signed_over_ref_std": rel_out}
 
-    return Prepared(f)
+    def from_means(M: np.ndarray) -> np.ndarray:
+        return np.abs(M - ybar).mean(axis=1)
+
+    return Prepared(f, from_means=from_means)
 
 
 def _abs_mean_floor(floor: float, X: np.ndarray, Y: np.ndarray, details: dict) -> "tuple[float, dict]":

@@ -1,35 +1,32 @@
-"""Scores: a distance, its noise floor, a bootstrap interval, and the composite.
+"""Scores: a distance, its measured null, a calibrated p-value, a bootstrap interval, effect sizes.
 
 A raw distance means little on its own: a power spectrum χ² of 0.003 may be excellent or awful
-depending on n, m and the statistic. So every metric is reported next to its **noise floor**, the
-distance that a *fresh draw from the reference law* of the same size gets, and as their **ratio**:
+depending on n, m and the statistic. So every metric is reported against its **measured null**
+(:mod:`cosmobench.compare.null`): the distances that ``K`` sets of *real* reference maps (from boxes
+outside the compare set, drawn to behave like a model's n independent maps) get.
 
 - ``value`` = d(model, ref_compare).
-- ``floor`` = median over ``n_floor_draws`` draws of d(S, ref_compare), S = a random subset of
-  ``ref_floor`` (held-out reference maps, disjoint from ``ref_compare``) of the model's size n,
-  drawn without replacement. When ``ref_floor`` has fewer than n rows, all of it is used once,
-  ``extra["floor_n"]`` records its size and ``extra["floor_note"]`` says so: such a floor is
-  noisier than the model's own draw, so the ratio is then conservative (biased low).
-- ``ratio`` = value / floor: ≈ 1 indistinguishable from a fresh draw, ≫ 1 distinguishable. Since
-  the floor is a *median*, a fresh draw's ratio has median ≈ 1 (for folded distances such as
-  ``|log spread ratio|`` its mean is somewhat above 1: ≈ 1.4 in the tests). A zero floor gives
-  ratio 1 for a zero value and :data:`RATIO_CAP` otherwise.
+- ``floor`` = the median of the null; ``ratio`` = value / floor (≈ 1 for a model like real maps; a
+  fresh draw's ratio scatters over the null's own range, ``null["lo"]``–``null["hi"]`` over the median).
+  A zero floor gives ratio 1 for a zero value and :data:`RATIO_CAP` otherwise.
+- ``p_value`` = share of null draws at least as far as the model, ``(k + 1) / (K + 1)``: calibrated,
+  whatever the distance's distribution. :mod:`cosmobench.compare.verdict` turns it into the verdict.
 - ``ci`` = (2.5, 97.5) percentiles of the value over ``n_boot`` bootstrap resamples of the model's
-  rows (the reference is held fixed); ``extra["ratio_ci"]`` is the same interval divided by the floor.
-  The ``diversity`` distance, which only ever looks at ≤ 1,000 model rows, resamples those rows
-  (as weights on their distance matrix: same estimator, ~100× cheaper). A bootstrap of a distance
-  that is ≥ 0 is biased upwards near 0, so for a model at the floor the interval may sit above
-  the value; what matters is whether ``ratio_ci`` excludes 1.
+  rows (the reference is held fixed); ``extra["ratio_ci"]`` is the same interval over the floor. A
+  bootstrap of a distance ≥ 0 is biased upwards, so the interval describes the model's own
+  variability, not whether it differs from the reference: the p-value says that.
+- ``effects`` = effect sizes in physical units with bootstrap intervals and their null medians
+  (:mod:`cosmobench.compare.effects`).
 
 Everything is deterministic in ``seed`` and independent of the order of the rows: every set is put
-in a canonical (lexicographic) row order before any random draw, so a permuted or re-batched
-model gives bit-identical numbers.
+in a canonical order (:func:`cosmobench.stats._order.canonical_order`, robust to FFT round-off)
+before any random draw, so a permuted or re-batched model gives identical numbers.
 
 The **composite** (:func:`composite_score`) is the geometric mean of the ratios of the
-lower-is-better metrics; 1 means indistinguishable from a fresh draw of the reference on every
-statistic. Memorisation (:func:`memorisation_score`, higher is better, ≈ 1 normal, ≪ 1 copying)
-is a different axis — a perfect copy of the training set would ace every other statistic — so it
-is *not* folded into the composite; it is reported beside it.
+lower-is-better metrics; 1 means as close as a fresh draw of the reference on every statistic.
+Memorisation (:func:`memorisation_score`, higher is better, ≈ 1 normal, ≪ 1 copying) is a different
+axis — a perfect copy of the training set would ace every other statistic — so it is *not* folded
+into the composite; it is reported beside it.
 """
 
 from __future__ import annotations
@@ -41,7 +38,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from cosmobench.compare.distances import _as_summaries, prepare_distance
+from cosmobench.compare.null import NULL_DRAWS, NullDistribution, null_distribution, null_set_size, p_value
 from cosmobench.errors import CosmobenchError
+from cosmobench.stats._order import canonical_order
 
 __all__ = [
     "MetricScore",
@@ -58,9 +57,10 @@ RATIO_CAP = 1e12
 _RATIO_MIN = 1e-6
 
 COMPOSITE_DEFINITION = (
-    "geometric mean over the lower-is-better metrics of value / noise floor, the floor being the median "
-    "distance of same-size fresh draws of held-out reference maps (1 = indistinguishable from a fresh draw, "
-    "ratios clipped to [1e-6, 1e12]); memorisation is reported separately and not included"
+    "geometric mean over the lower-is-better metrics of value / null median, the null being the distances of "
+    "sets of real reference maps from boxes outside the compare set, drawn like the model's n independent maps "
+    "(1 = as close as a fresh draw, ratios clipped to [1e-6, 1e12]); memorisation is reported separately and "
+    "not included"
 )
 
 
@@ -88,7 +88,7 @@ def _float_or_nan(x: Any) -> float:
 
 @dataclass
 class MetricScore:
-    """One metric of a result: a distance, its noise floor, their ratio, and an interval.
+    """One metric of a result: a distance, its measured null, p-value, interval and effect sizes.
 
     Attributes
     ----------
@@ -102,7 +102,7 @@ class MetricScore:
     value : float
         The model's distance to the reference (or the memorisation ratio).
     floor : float
-        What a fresh draw of the reference of the same size gets.
+        Median of the null: what a fresh draw of real maps of the same size gets.
     ratio : float
         ``value / floor`` for lower-is-better metrics (≈ 1 is ideal); see each producer.
     ci : tuple of float
@@ -110,7 +110,15 @@ class MetricScore:
     higher_is_better : bool
         Direction of ``value``.
     extra : dict
-        JSON-friendly details (sizes, seed, floor draws, ratio interval, distance details).
+        JSON-friendly details (sizes, seed, ratio interval, distance details).
+    p_value : float or None
+        Calibrated p-value against the measured null (None for results scored before schema v2).
+    p_adjusted : float or None
+        Holm-adjusted over the metrics of the result (set by the evaluation).
+    null : dict
+        :meth:`~cosmobench.compare.null.NullDistribution.summary` of the null.
+    effects : dict
+        Effect sizes ``{name: {"value", "ci", "null_median", "unit", "description"}}``.
     """
 
     name: str
@@ -122,6 +130,10 @@ class MetricScore:
     ci: "tuple[float, float]"
     higher_is_better: bool = False
     extra: dict = field(default_factory=dict)
+    p_value: "float | None" = None
+    p_adjusted: "float | None" = None
+    null: dict = field(default_factory=dict)
+    effects: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Strict-JSON dict (numpy types converted, NaN/Inf as None), in the result-schema layout plus ``name``."""
@@ -134,6 +146,10 @@ class MetricScore:
             "ratio": _jsonable(self.ratio),
             "ci": [_jsonable(self.ci[0]), _jsonable(self.ci[1])],
             "higher_is_better": bool(self.higher_is_better),
+            "p_value": _jsonable(self.p_value),
+            "p_adjusted": _jsonable(self.p_adjusted),
+            "null": _jsonable(self.null),
+            "effects": _jsonable(self.effects),
             "extra": _jsonable(self.extra),
         }
 
@@ -142,6 +158,7 @@ class MetricScore:
         """Inverse of :meth:`to_dict`; ``name`` is needed when the dict comes from a result's ``metrics[name]``."""
         try:
             ci = d.get("ci") or [None, None]
+            p, pa = d.get("p_value"), d.get("p_adjusted")
             return cls(
                 name=str(d.get("name", name)),
                 version=str(d["version"]),
@@ -152,18 +169,20 @@ class MetricScore:
                 ci=(_float_or_nan(ci[0]), _float_or_nan(ci[1])),
                 higher_is_better=bool(d.get("higher_is_better", False)),
                 extra=dict(d.get("extra") or {}),
+                p_value=None if p is None else float(p),
+                p_adjusted=None if pa is None else float(pa),
+                null=dict(d.get("null") or {}),
+                effects=dict(d.get("effects") or {}),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise CosmobenchError(f"malformed metric entry {name or ''!s} ({exc!r}); the result file may be corrupt") from None
 
 
 def _canonical(a: np.ndarray) -> np.ndarray:
-    """Rows of ``a`` in a canonical order, sorted by their bytes (so results do not depend on the order rows came in)."""
+    """Rows of ``a`` in a canonical order robust to round-off (so results do not depend on the order rows came in)."""
     if a.shape[0] < 2:
         return a
-    a = np.ascontiguousarray(a)
-    keys = a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
-    return np.ascontiguousarray(a[np.argsort(keys, kind="stable")])
+    return np.ascontiguousarray(a[canonical_order(a)])
 
 
 def _safe_ratio(value: float, floor: float) -> float:
@@ -174,18 +193,33 @@ def _safe_ratio(value: float, floor: float) -> float:
     return 1.0 if value == 0 else RATIO_CAP
 
 
-def _check_counts(n_boot: int, n_floor_draws: int) -> None:
+def _check_counts(n_boot: int, draws: int) -> None:
     if int(n_boot) != n_boot or n_boot < 0:
         raise CosmobenchError(f"n_boot={n_boot}; pass a non-negative integer (0 skips the interval)")
-    if int(n_floor_draws) != n_floor_draws or n_floor_draws < 1:
-        raise CosmobenchError(f"n_floor_draws={n_floor_draws}; pass a positive integer")
+    if int(draws) != draws or draws < 1:
+        raise CosmobenchError(f"n_floor_draws={draws} (null draws); pass a positive integer")
 
 
 def _percentile_ci(samples: np.ndarray) -> "tuple[float, float]":
+    samples = np.asarray(samples, dtype=np.float64)
+    samples = samples[np.isfinite(samples)]
     if samples.size == 0:
         return (float("nan"), float("nan"))
     lo, hi = np.percentile(samples, [2.5, 97.5])
     return (float(lo), float(hi))
+
+
+def bootstrap_means(X: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """Column means of ``n_boot`` bootstrap resamples of the rows of ``X``, ``(n_boot, d)``.
+
+    Each resample is drawn as ``n`` row indices (as ``X[idx]`` would be) and applied as multinomial
+    weights, one matrix product for all resamples.
+    """
+    n = X.shape[0]
+    b = int(n_boot)
+    draws = rng.integers(0, n, size=(b, n))
+    W = np.bincount((draws + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+    return W.astype(np.float64) @ X / n
 
 
 def score_statistic(
@@ -198,9 +232,11 @@ def score_statistic(
     version: str = "1",
     seed: int = 0,
     n_boot: int = 100,
-    n_floor_draws: int = 10,
+    n_floor_draws: "int | None" = None,
+    null: "NullDistribution | None" = None,
+    effects=None,
 ) -> MetricScore:
-    """Score one statistic: distance of the model to the reference, noise floor, ratio, bootstrap CI.
+    """Score one statistic: distance to the reference, measured null, p-value, bootstrap CI, effect sizes.
 
     Parameters
     ----------
@@ -214,24 +250,27 @@ def score_statistic(
         Model summaries ``(n, d)``, n ≥ 2.
     ref_compare : array_like
         Reference summaries the model is compared with ``(m, d)``.
-    ref_floor : array_like
-        Held-out reference summaries ``(f, d)``, disjoint from ``ref_compare`` (other boxes), for the
-        noise floor.
+    ref_floor : array_like, optional
+        The null pool: summaries ``(f, d)`` of reference maps disjoint from ``ref_compare`` (other
+        boxes). Needed unless ``null`` is given.
     version : str
         Version of the statistic, recorded in the score.
     seed : int
-        Seed of the floor subsets and of the bootstrap (independent streams).
+        Seed of the bootstrap (the null's draws have their own fixed seed).
     n_boot : int
         Bootstrap resamples of the model rows for the CI (0: no interval, ``ci`` is NaN).
-    n_floor_draws : int
-        Subsets of ``ref_floor`` whose median distance is the floor.
+    n_floor_draws : int, optional
+        Null sets drawn from ``ref_floor`` (default :data:`~cosmobench.compare.null.NULL_DRAWS`).
+    null : NullDistribution, optional
+        A null measured beforehand (e.g. cached by the evaluation) for this reference and n.
+    effects : Effects, optional
+        Effect sizes to measure (:func:`cosmobench.compare.effects.effects_for`).
 
     Returns
     -------
     MetricScore
-        ``higher_is_better`` is False. ``extra`` holds ``n, m, f, floor_n, seed, n_boot,
-        n_floor_draws`` (draws actually made), ``floor_draws``, ``ratio_ci`` and the distance's
-        details (e.g. ``chi2_per_dof``, signed mean difference, spreads).
+        ``higher_is_better`` is False; ``p_value``, ``null`` and ``effects`` filled. ``extra`` holds
+        ``n, m, seed, n_boot, ratio_ci`` and the distance's details (e.g. ``chi2_per_dof``).
 
     Raises
     ------
@@ -249,61 +288,41 @@ def score_statistic(
         name, distance, version = stat.name, stat.distance, stat.version
     if not isinstance(distance, str):
         raise CosmobenchError(f"distance must be a distance name (str), got {type(distance).__name__}")
-    if model is None or ref_compare is None or ref_floor is None:
-        raise CosmobenchError("score_statistic needs model, ref_compare and ref_floor summaries")
-    _check_counts(n_boot, n_floor_draws)
+    if model is None or ref_compare is None or (ref_floor is None and null is None):
+        raise CosmobenchError("score_statistic needs model and ref_compare summaries, and ref_floor (the null pool) or a null")
+    draws = NULL_DRAWS if n_floor_draws is None else n_floor_draws
+    _check_counts(n_boot, draws)
 
     X = _canonical(_as_summaries(model, "model"))
     Y = _canonical(_as_summaries(ref_compare, "reference"))
-    F = _canonical(_as_summaries(ref_floor, "floor reference"))
-    if F.shape[1] != Y.shape[1]:
-        raise CosmobenchError(
-            f"floor reference summaries have {F.shape[1]} columns but comparison reference summaries have "
-            f"{Y.shape[1]}; both must come from the same statistic"
-        )
-    if F.shape[0] < 2:
-        raise CosmobenchError(f"the noise floor needs at least 2 held-out reference rows, got {F.shape[0]}")
     f_dist = prepare_distance(distance, Y)
     value, details = f_dist(X)
-    n, m, nf = X.shape[0], Y.shape[0], F.shape[0]
-
-    floor_ss, boot_ss = np.random.SeedSequence(seed).spawn(2)
-    extra: dict = {"n": n, "m": m, "f": nf, "seed": int(seed)}
-    if nf <= n:
-        floor_draws = [f_dist(F)[0]]
-        extra["floor_n"] = nf
-        if nf < n:
-            extra["floor_note"] = (
-                f"only {nf} held-out reference rows for a model of {n}: the floor uses all of them once and is "
-                "noisier than a same-size draw, so the ratio is conservative (biased low)"
+    n, m = X.shape[0], Y.shape[0]
+    if null is None:
+        F = _as_summaries(ref_floor, "floor reference")
+        if F.shape[1] != Y.shape[1]:
+            raise CosmobenchError(
+                f"floor reference summaries have {F.shape[1]} columns but comparison reference summaries have "
+                f"{Y.shape[1]}; both must come from the same statistic"
             )
-    else:
-        rng = np.random.default_rng(floor_ss)
-        floor_draws = []
-        for _ in range(int(n_floor_draws)):
-            idx = np.sort(rng.choice(nf, size=n, replace=False))
-            floor_draws.append(f_dist(F[idx])[0])
-        extra["floor_n"] = n
-    floor = float(np.median(floor_draws))
-    if distance == "abs_mean":
-        # The tiles of one periodic box average to exactly the box mean (δ̄ = 0), so a floor drawn from
-        # whole held-out boxes is ~0 and any generator of independent tiles would look infinitely far.
-        # A fresh draw of n independent tiles misses the reference mean by E|N(0, s²(1/n + 1/m))|.
-        analytic = math.sqrt(2.0 / math.pi * (1.0 / n + 1.0 / m)) * float(np.mean(Y.std(axis=0, ddof=1)))
-        extra["floor_empirical"] = floor
-        extra["floor_independent_draws"] = analytic
-        floor = max(floor, analytic)
-    elif distance == "pair_correlation":
-        # Tiles cut from the same slabs correlate a little, and held-out reference tiles share that with the
-        # comparison set; a generator of independent maps (ρ̄ ≈ 0) is a fresh draw too, at distance |ρ̄_ref|.
-        independent = abs(float(details.get("pair_correlation_ref", 0.0)))
-        extra["floor_empirical"] = floor
-        extra["floor_independent_draws"] = independent
-        floor = max(floor, independent)
+        if F.shape[0] < 4:
+            raise CosmobenchError(f"the null needs at least 4 held-out reference rows, got {F.shape[0]}")
+        F = _canonical(F)
+        null = null_distribution(
+            distance, Y, F, n, draws=int(draws), effects=effects,
+            effect_rows=effects.transform(F) if effects is not None else None,
+        )
+    floor = null.median
     ratio = _safe_ratio(value, floor)
+    p = null.p_value(value)
 
+    _, boot_ss, eff_ss = np.random.SeedSequence(seed).spawn(3)
     rng = np.random.default_rng(boot_ss)
-    if hasattr(f_dist, "bootstrap"):
+    if not n_boot:
+        boots = np.empty(0)
+    elif f_dist.from_means is not None:
+        boots = f_dist.from_means(bootstrap_means(X, rng, int(n_boot)))
+    elif hasattr(f_dist, "bootstrap"):
         boots = f_dist.bootstrap(X, rng, int(n_boot))
     else:
         boots = np.empty(int(n_boot))
@@ -311,16 +330,13 @@ def score_statistic(
             idx = np.sort(rng.integers(0, n, size=n))
             boots[b] = f_dist(X[idx])[0]
     ci = _percentile_ci(boots)
+    eff = effects.measure(X, np.random.default_rng(eff_ss), int(n_boot), null.effects) if effects is not None else {}
 
-    extra.update(
-        {
-            "n_boot": int(n_boot),
-            "n_floor_draws": len(floor_draws),
-            "floor_draws": [float(v) for v in floor_draws],
-            "ratio_ci": [_safe_ratio(ci[0], floor), _safe_ratio(ci[1], floor)] if n_boot else [None, None],
-            "details": details,
-        }
-    )
+    extra: dict = {
+        "n": n, "m": m, "seed": int(seed), "n_boot": int(n_boot),
+        "ratio_ci": [_safe_ratio(ci[0], floor), _safe_ratio(ci[1], floor)] if n_boot else [None, None],
+        "details": details,
+    }
     return MetricScore(
         name=name,
         version=str(version),
@@ -331,7 +347,22 @@ def score_statistic(
         ci=ci,
         higher_is_better=False,
         extra=extra,
+        p_value=p,
+        null=null.summary(),
+        effects=eff,
     )
+
+
+def copy_p_value(copies: int, n: int, n_unseen: int) -> float:
+    """P(at least ``copies`` of n fresh maps fall below the smallest of ``n_unseen`` unseen maps' NN distances).
+
+    Under the null the n + N nearest-neighbour distances are exchangeable, so the chance that the j
+    smallest of them all belong to the model is ``∏_{i<j} (n − i) / (N + n − i)`` (exact, no draws).
+    """
+    p = 1.0
+    for i in range(int(copies)):
+        p *= (n - i) / (n_unseen + n - i)
+    return p
 
 
 def memorisation_score(
@@ -341,17 +372,29 @@ def memorisation_score(
     *,
     seed: int = 0,
     n_boot: int = 100,
-    n_floor_draws: int = 100,
-    version: str = "1",
+    n_floor_draws: "int | None" = None,
+    version: str = "2",
     chunk: int = 4096,
+    nn_test: "np.ndarray | None" = None,
+    test_split: "int | None" = None,
 ) -> MetricScore:
     """Does the model copy its training maps? Nearest-neighbour distances to the training set.
 
-    ``value = median_i NN(model_i → train) / median_j NN(test_j → train)``: how close model maps sit
-    to the training set, relative to how close unseen maps of the same law (the held-out test
-    maps) sit. ≈ 1 for a model that generalises, ≪ 1 for a model that reproduces training maps.
-    Values above 1 mean the samples lie *farther* from the training maps than real maps do, which
-    is a quality problem (the other metrics say which), not memorisation.
+    Two tests, one metric:
+
+    - **Closeness**: with ``c(x) = NN(x → train) / NN(x → U2)`` (U2: the second half of the test maps,
+      other boxes; dividing by it keeps smooth "central" maps, near everything, from looking like
+      copies), ``value = median_i c(model_i) / median_j c(U1_j)``: ≈ 1 for a model that generalises,
+      ≪ 1 for one that reproduces training maps. Its null: the same ratio for sets of U1 maps of the
+      model's size (finite-population matched); ``p_ratio`` is the lower-tail share.
+    - **Partial copying**: ``copy_share`` = share of model maps relatively closer to a training map
+      than any unseen real map ever is. Closeness is ``NN(→ train) / NN(→ U2)``, U2 the second half of
+      the test maps (other boxes), so a smooth, "central" map that is near everything is not a copy;
+      the threshold is the smallest value over the first half U1. A model that copies a minority of
+      its maps keeps a normal median but not a normal copy share; ``p_copy`` is exact under
+      exchangeability of model and U1 maps (:func:`copy_p_value`).
+
+    ``p_value = min(1, 2 · min(p_ratio, p_copy))`` (Bonferroni over the two).
 
     Parameters
     ----------
@@ -359,27 +402,29 @@ def memorisation_score(
         Features ``(n, d)``, ``(t, d)``, ``(r, d)``, e.g.
         :func:`cosmobench.stats.diversity.map_features`; ``t ≥ 4``.
     seed : int
-        Seed of the bootstrap and of the test-set halvings.
+        Seed of the bootstrap.
     n_boot : int
         Bootstrap resamples (model rows and test rows, independently) for the CI.
-    n_floor_draws : int
-        Random halvings of the test set for the floor (cheap: distances are computed once).
+    n_floor_draws : int, optional
+        Null sets of test maps (default :data:`~cosmobench.compare.null.NULL_DRAWS`).
     version : str
         Recorded in the score.
     chunk : int
-        Row chunk of the nearest-neighbour search (memory bounded, see
-        :func:`cosmobench.stats.diversity.nearest_neighbour_distances`).
+        Row chunk of the nearest-neighbour search (memory bounded).
+    nn_test : numpy.ndarray, optional
+        Precomputed NN distances of ``test_feats`` to ``train_feats`` (they depend on the reference only).
+    test_split : int, optional
+        U1 = the first ``test_split`` test rows, U2 = the rest, in the order given (pass a split between
+        boxes: tiles of one box on both sides are correlated, which only makes the test conservative).
+        Default: halves of the test rows in canonical order.
 
     Returns
     -------
     MetricScore
-        name ``"memorisation"``, distance ``"nn_median_ratio"``, ``higher_is_better=True`` (up to 1).
-        ``floor`` = median over halvings of the same statistic between two disjoint halves of the
-        test set (≈ 1: what unseen real maps get). ``ratio`` is the value itself — the statistic
-        is already relative to held-out maps, and dividing by a floor ≈ 1 would only add noise.
-        ``extra`` holds the medians, ``floor_ci`` (2.5–97.5 % of the halvings: the spread a
-        non-memorising model falls in) and ``copy_fraction`` (share of model maps closer to the
-        training set than the closest 1 % of test maps; ≈ 0.01 normally).
+        name ``"memorisation"``, distance ``"nn_median_ratio"``, ``higher_is_better=True``. ``floor``
+        = null median (≈ 1); ``ratio`` = the value itself (already relative to unseen maps). ``extra``
+        holds the medians, ``p_ratio``, ``p_copy``, ``copy_share``, ``copy_threshold`` and ``floor_ci``
+        (2.5–97.5 % of the null).
 
     Raises
     ------
@@ -388,10 +433,11 @@ def memorisation_score(
     """
     from cosmobench.stats.diversity import nearest_neighbour_distances
 
-    _check_counts(n_boot, n_floor_draws)
+    draws = NULL_DRAWS if n_floor_draws is None else n_floor_draws
+    _check_counts(n_boot, draws)
     M = _canonical(_as_summaries(model_feats, "model"))
-    T = _canonical(_as_summaries(test_feats, "test"))
-    R = _canonical(_as_summaries(train_feats, "training"))
+    T = _as_summaries(test_feats, "test")
+    R = _as_summaries(train_feats, "training")
     d = R.shape[1]
     for arr, who in ((M, "model"), (T, "test")):
         if arr.shape[1] != d:
@@ -399,48 +445,88 @@ def memorisation_score(
     if M.shape[0] < 1:
         raise CosmobenchError("memorisation needs at least 1 model map")
     if T.shape[0] < 4:
-        raise CosmobenchError(f"memorisation needs at least 4 held-out test maps (got {T.shape[0]}) for its floor")
+        raise CosmobenchError(f"memorisation needs at least 4 held-out test maps (got {T.shape[0]}) for its null")
     if R.shape[0] < 1:
         raise CosmobenchError("memorisation needs at least 1 training map")
 
     nn_m = nearest_neighbour_distances(M, R, chunk=chunk)
-    nn_t = nearest_neighbour_distances(T, R, chunk=chunk)
+    if nn_test is None:
+        nn_t = nearest_neighbour_distances(T, R, chunk=chunk)
+    else:
+        nn_t = np.asarray(nn_test, dtype=np.float64)
+        if nn_t.shape != (T.shape[0],):
+            raise CosmobenchError(f"nn_test has shape {nn_t.shape}; pass one distance per test map ({T.shape[0]})")
+    # Relative closeness: U1 / U2 = the two parts of the test rows (by box when the caller says where).
+    if test_split is None:
+        order = canonical_order(T)
+        T, nn_t = T[order], nn_t[order]
+        half = T.shape[0] // 2
+    else:
+        half = int(test_split)
+        if not 2 <= half <= T.shape[0] - 2:
+            raise CosmobenchError(f"test_split={test_split}; pass a row index leaving >= 2 test maps on each side")
+    U1, U2 = T[:half], T[half:]
+    rel_t = nn_t[:half] / np.maximum(nearest_neighbour_distances(U1, U2, chunk=chunk), 1e-300)
+    rel_m = nn_m / np.maximum(nearest_neighbour_distances(M, U2, chunk=chunk), 1e-300)
+    # raw NN medians, a diagnostic: rounded, since BLAS round-off of the training rows' order moves their last bits
+    med_nn_m, med_nn_t = (float(f"{np.median(a):.10g}") for a in (nn_m, nn_t))
+    rel_t = np.sort(rel_t)  # a canonical order: the null draws below must not depend on the rows' order
+    nn_m, nn_t = rel_m, rel_t
     med_m, med_t = float(np.median(nn_m)), float(np.median(nn_t))
+    n, t = nn_m.size, nn_t.size
+    value = _safe_ratio(med_m, med_t)
 
-    def rat(a: float, b: float) -> float:
-        return _safe_ratio(a, b)
+    from cosmobench.compare.null import NULL_SEED, draw_sets
 
-    value = rat(med_m, med_t)
-    floor_ss, boot_ss = np.random.SeedSequence(seed).spawn(2)
-    rng = np.random.default_rng(floor_ss)
-    t = nn_t.size
-    half = t // 2
-    halvings = np.empty(int(n_floor_draws))
-    for k in range(int(n_floor_draws)):
-        perm = rng.permutation(t)
-        halvings[k] = rat(float(np.median(nn_t[perm[:half]])), float(np.median(nn_t[perm[half : 2 * half]])))
-    floor = float(np.median(halvings))
+    s = null_set_size(n, t)
+    null_vals = np.array([_safe_ratio(float(np.median(nn_t[idx])), med_t) for idx in draw_sets(t, s, int(draws), NULL_SEED)])
+    floor = float(np.median(null_vals))
+    p_ratio = p_value(value, null_vals, "lower")
+    tau = float(rel_t[0])
+    copied = rel_m < tau
+    copies = int(np.count_nonzero(copied))
+    p_copy = copy_p_value(copies, n, rel_t.size)
+    p = min(1.0, 2.0 * min(p_ratio, p_copy))
 
+    _, boot_ss = np.random.SeedSequence(seed).spawn(2)
     rng = np.random.default_rng(boot_ss)
     boots = np.empty(int(n_boot))
+    shares = np.empty(int(n_boot))
     for b in range(int(n_boot)):
-        bm = nn_m[rng.integers(0, nn_m.size, size=nn_m.size)]
+        bm = nn_m[rng.integers(0, n, size=n)]
         bt = nn_t[rng.integers(0, t, size=t)]
-        boots[b] = rat(float(np.median(bm)), float(np.median(bt)))
+        boots[b] = _safe_ratio(float(np.median(bm)), float(np.median(bt)))
+        shares[b] = float(np.mean(copied[rng.integers(0, n, size=n)]))
     ci = _percentile_ci(boots)
-
+    null = NullDistribution(null_vals, s, t, n, note="" if s == int(round(n * t / (t + n))) else
+                            f"only {t} unseen test maps for a model of {n}: the null is wider than a model's (conservative)")
     extra = {
-        "n": int(M.shape[0]),
+        "n": int(n),
         "n_test": int(t),
         "n_train": int(R.shape[0]),
         "seed": int(seed),
         "n_boot": int(n_boot),
-        "n_floor_draws": int(n_floor_draws),
-        "median_nn_model": med_m,
-        "median_nn_test": med_t,
-        "floor_ci": list(_percentile_ci(halvings)),
-        "copy_fraction": float(np.mean(nn_m < np.quantile(nn_t, 0.01))),
+        "median_nn_model": med_nn_m,
+        "median_nn_test": med_nn_t,
+        "median_closeness_model": med_m,
+        "median_closeness_test": med_t,
+        "floor_ci": list(_percentile_ci(null_vals)),
+        "p_ratio": p_ratio,
+        "p_copy": p_copy,
+        "copy_share": copies / n,
+        "copy_count": copies,
+        "copy_threshold": tau,
+        "copy_definition": "NN(map -> train) / NN(map -> second half of the test maps) below its minimum over the first half",
         "ratio_definition": "ratio = value (already relative to held-out test maps)",
+    }
+    effects = {
+        "copy_share": {
+            "value": copies / n,
+            "ci": list(_percentile_ci(shares)) if n_boot else [None, None],
+            "null_median": 1.0 / (rel_t.size + 1),
+            "unit": "fraction of maps",
+            "description": "share of maps relatively closer to a training map than any unseen real map is (null: 1/(N+1))",
+        }
     }
     return MetricScore(
         name="memorisation",
@@ -452,6 +538,9 @@ def memorisation_score(
         ci=ci,
         higher_is_better=True,
         extra=extra,
+        p_value=p,
+        null=null.summary(),
+        effects=effects,
     )
 
 

@@ -24,6 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from cosmobench.errors import CosmobenchError
+from cosmobench.stats._order import canonical_order
 from cosmobench.stats._validate import check_maps, check_rows
 from cosmobench.stats.base import Statistic
 from cosmobench.stats.batch import DENSITY_CLIP, BatchContext
@@ -50,13 +51,9 @@ def _as_features(feats, name: str, min_rows: int = 1) -> np.ndarray:
 
 
 def _canonical_order(a: np.ndarray) -> np.ndarray:
-    """Indices putting the rows of ``a`` in a canonical order (by their bytes): any order of the same set
-    of rows gives the same sorted array. ~100x faster than ``np.lexsort`` on wide rows."""
-    if a.shape[0] < 2:
-        return np.arange(a.shape[0])
-    a = np.ascontiguousarray(a)
-    rows = a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
-    return np.argsort(rows, kind="stable")
+    """Indices putting the rows of ``a`` in a canonical order that FFT round-off cannot change
+    (:func:`cosmobench.stats._order.canonical_order`): any order of the same set of rows gives the same array."""
+    return canonical_order(a)
 
 
 def _spread_rows(feats, max_rows: "int | None", seed: int) -> np.ndarray:
