@@ -1,8 +1,9 @@
 """Calibration shown, not claimed: score sets of real maps the null never saw, as if they were a model.
 
 ``cosmobench calibrate`` (or ``python -m cosmobench.calibration``) splits the null pool of a reference
-by box into two halves A and B, measures every metric's null on A exactly as ``evaluate`` does on the
-whole pool, and scores ``--sets`` sets drawn from B (maps the null never saw) as models. A calibrated
+by box into two random halves A and B, measures every metric's null on A as ``evaluate`` does on the
+whole pool, and scores a set drawn from B (maps the null never saw) as a model — with a fresh random split
+for each of the ``--sets`` sets, so that they are independent trials. A calibrated
 verdict flags ≤ 5 % of them at the 5 % level. It also draws sets like the ``holdout`` baseline (random
 maps of the validation boxes, outside the pool) and scores them against the full null — the holdout row
 of a leaderboard — and measures the effective number of independent maps per box.
@@ -65,15 +66,8 @@ def effective_maps_per_box(per_box: "dict[str, list[np.ndarray]]") -> dict:
     return out
 
 
-def _score_sets(distance, compare, rows, null, n, sets, seed):
-    """Values and p-values of ``sets`` null-like sets drawn from ``rows`` (another pool) against ``null``."""
-    f = prepare_distance(distance, compare)
-    s = null_set_size(rows_seen(distance, n), rows.shape[0])
-    vals = np.array([f(rows[idx])[0] for idx in draw_sets(rows.shape[0], s, sets, seed)])
-    return vals, np.array([null.p_value(v) for v in vals])
-
-
-def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, progress: bool = False) -> dict:
+def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, progress: bool = False,
+              null_draws: int = 199) -> dict:
     """Score ``sets`` held-out sets of real maps (and holdout-like sets) as models; see the module docstring.
 
     Parameters
@@ -88,6 +82,8 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
         As for :func:`cosmobench.evaluate`.
     progress : bool
         Progress bars for the reference summaries.
+    null_draws : int
+        Null sets per held-out set's null (each set gets its own split of the pool, so its own null).
 
     Returns
     -------
@@ -107,8 +103,15 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
     boxes = ref["pool_boxes"]
     if len(boxes) < 2:
         raise CosmobenchError(f"source {src.name!r} has a null pool of {len(boxes)} box(es); calibration needs >= 2 (build more boxes)")
-    a_rows, b_rows = _rows_of(pool_g, set(boxes[0::2])), _rows_of(pool_g, set(boxes[1::2]))
     pool_box = np.concatenate([np.full(s1 - s0, b) for b, s0, s1 in pool_g.pieces])
+    # One random split of the pool's boxes per held-out set: the sets must not share one pair of pools, whose
+    # cosmic-variance offset would make every set agree (40 sets of one split are one trial, not 40).
+    splits = []
+    for j in range(int(sets)):
+        perm = np.random.default_rng([NULL_SEED, 7, j]).permutation(len(boxes))
+        half = (len(boxes) + 1) // 2
+        a, b = {boxes[k] for k in perm[:half]}, {boxes[k] for k in perm[half:]}
+        splits.append((_rows_of(pool_g, a), _rows_of(pool_g, b)))
     val = src.boxes("val")
     val_maps = _Group(tuple((b, 0, int(src.meta["boxes"][str(b)]["n_maps"])) for b in val)).load(src) if val else None
 
@@ -120,10 +123,14 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
         hold_r = np.empty_like(hold_p)
     per_box: dict = {}
     for i, (stat, rc, pool) in enumerate(zip(stats, ref["compare"], ref["pool"])):
-        A, B = pool[a_rows], pool[b_rows]
-        null_a = null_distribution(stat.distance, rc, A, n, strata=pool_box[a_rows])
-        vals, ps = _score_sets(stat.distance, rc, B, null_a, n, int(sets), NULL_SEED + 1)
-        raw_p[i], ratios[i] = ps, vals / null_a.median if null_a.median > 0 else np.inf
+        f = prepare_distance(stat.distance, rc)
+        for j, (a_rows, b_rows) in enumerate(splits):
+            null_a = null_distribution(stat.distance, rc, pool[a_rows], n, strata=pool_box[a_rows],
+                                       draws=null_draws, seed=NULL_SEED + j)
+            s_b = null_set_size(rows_seen(stat.distance, n), b_rows.size)
+            idx = next(draw_sets(b_rows.size, s_b, 1, NULL_SEED + 1000 + j))
+            v = f(pool[b_rows][idx])[0]
+            raw_p[i, j], ratios[i, j] = null_a.p_value(v), v / null_a.median if null_a.median > 0 else np.inf
         vs = None
         if hold_p is not None:
             vs = _summarize_all([stat], val_maps, 256)[0]
@@ -179,7 +186,7 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
     n_eff = effective_maps_per_box(per_box) if sum(1 for _ in per_box.get(stats[0].name, [])) >= 3 else {}
     return {
         "source": src.name, "content_hash": src.content_hash, "n": int(n), "sets": int(sets),
-        "null_boxes": [int(b) for b in boxes[0::2]], "held_out_boxes": [int(b) for b in boxes[1::2]],
+        "pool_boxes": [int(b) for b in boxes], "null_draws": int(null_draws),
         "val_boxes": [int(b) for b in val], "metrics": metrics, "any_flag_verdict": any_v,
         "holdout_any_flag_verdict": hold_any, "n_eff": n_eff,
     }
@@ -188,9 +195,10 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
 def format_calibration(rep: dict) -> str:
     """The calibration table as Markdown."""
     lines = [
-        f"Calibration on `{rep['source']}` ({rep['content_hash'][:8]}), n = {rep['n']}: null from pool boxes "
-        f"{rep['null_boxes']}, {rep['sets']} held-out sets from boxes {rep['held_out_boxes']}; holdout-like sets: "
-        f"random maps of the validation boxes {rep['val_boxes']} against the full null.",
+        f"Calibration on `{rep['source']}` ({rep['content_hash'][:8]}), n = {rep['n']}: {rep['sets']} held-out sets, each "
+        f"drawn from a random half of the pool boxes {rep['pool_boxes']} and scored against a null ({rep['null_draws']} "
+        f"sets) measured on the other half; holdout-like sets: random maps of the validation boxes {rep['val_boxes']} "
+        "against the full null of `evaluate`.",
         "",
         "| metric | held-out flagged (p ≤ 0.05) | flagged by the verdict (Holm) | median ×null | holdout-like median ×null "
         "| holdout-like max ×null | holdout-like flagged by the verdict | independent maps per box |",
