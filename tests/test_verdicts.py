@@ -194,3 +194,17 @@ def test_card_never_calls_a_ratio_outside_the_null_band_reference():
         assert line.rstrip().endswith(label) and f"–×{band_hi:.2g}" in line
     # a v1 metric (no p-value) with that interval is flagged: it excludes 1
     assert verdict({"ratio": 2.2, "ci": [1, 2], "value": 1.5, "extra": {"ratio_ci": [1.36, 3.26]}}).flagged
+
+
+def test_calibration_on_the_small_config(small_source):
+    """Held-out sets of real maps are scored as models against a null they never saw (the calibration command).
+
+    A wrong tail, a p-value of k/K, or a null drawn from the compare set would flag most of them."""
+    from cosmobench.calibration import calibrate, format_calibration
+
+    rep = calibrate(small_source, n=16, sets=20, statistics=["power", "pdf", "mean", "peaks"], null_draws=99)
+    assert set(rep["metrics"]) == {"power", "pdf", "mean", "peaks"} and rep["sets"] == 20
+    for name, m in rep["metrics"].items():
+        assert m["flagged_verdict"] <= 0.15 and m["flagged_raw"] <= 0.3, (name, m)
+        assert 0.3 < m["median_ratio"] < 3, (name, m)
+    assert "| power |" in format_calibration(rep)

@@ -65,13 +65,12 @@ class Effects:
     def measure(self, X: np.ndarray, rng: np.random.Generator, n_boot: int, null: "Mapping[str, np.ndarray] | None" = None) -> dict:
         """Value, bootstrap interval (model rows resampled) and null median of every effect for model rows ``X``."""
         T = self.transform(np.asarray(X, dtype=np.float64))
-        n = T.shape[0]
         values = self(T.mean(axis=0))
         boots: dict = {}
         if n_boot:
-            draws = rng.integers(0, n, size=(int(n_boot), n))
-            W = np.bincount((draws + (np.arange(int(n_boot)) * n)[:, None]).ravel(), minlength=int(n_boot) * n)
-            boots = self(W.reshape(int(n_boot), n).astype(np.float64) @ T / n)
+            from cosmobench.compare.score import bootstrap_means
+
+            boots = self(bootstrap_means(T, rng, int(n_boot)))
         out = {}
         for name, (unit, desc) in self.describe.items():
             v = float(values[name][0])
