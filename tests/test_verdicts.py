@@ -84,7 +84,9 @@ def test_unseen_real_maps_are_not_flagged_on_those_metrics(scored):
     for name in ("mean", "memorisation"):
         assert verdict(m[name], name).label == "≈ reference", (name, m[name]["p_value"])
     assert scored["partial_copy"]["metrics"]["memorisation"]["extra"]["copy_share"] == pytest.approx(0.25, abs=0.02)
-    assert m["memorisation"]["extra"]["copy_share"] == 0.0
+    # with 32 unseen maps setting the threshold, 1/33 of fresh maps fall below it by chance: not a copy signal
+    assert m["memorisation"]["extra"]["p_copy"] > 0.05
+    assert m["memorisation"]["extra"]["copy_share"] < 2 / 33
 
 
 def test_p_value_counts_draws_at_least_as_far():
