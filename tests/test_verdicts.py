@@ -201,12 +201,16 @@ def test_card_never_calls_a_ratio_outside_the_null_band_reference():
 def test_calibration_on_the_small_config(small_source):
     """Held-out sets of real maps are scored as models against a null they never saw (the calibration command).
 
-    A wrong tail, a p-value of k/K, or a null drawn from the compare set would flag most of them."""
+    Eight small boxes (a null pool of six): with the fixture's four, each half of the pool is one 32-map box and
+    power is over-flagged (60 % raw) — a pool that small cannot be calibrated, which the command shows. A wrong
+    tail, a p-value of k/K, or a null drawn from the compare set would flag most sets."""
     from cosmobench.calibration import calibrate, format_calibration
+    from cosmobench.data.store import build_simulated
 
-    rep = calibrate(small_source, n=16, sets=20, statistics=["power", "pdf", "mean", "peaks"], null_draws=99)
+    src = build_simulated(name="sim-small-8", config="small", boxes=8, progress=False)
+    rep = calibrate(src, n=16, sets=20, statistics=["power", "pdf", "mean", "peaks"], null_draws=99)
     assert set(rep["metrics"]) == {"power", "pdf", "mean", "peaks"} and rep["sets"] == 20
     for name, m in rep["metrics"].items():
         assert m["flagged_verdict"] <= 0.15 and m["flagged_raw"] <= 0.3, (name, m)
-        assert 0.3 < m["median_ratio"] < 3, (name, m)
+        assert 0.5 < m["median_ratio"] < 2, (name, m)
     assert "| power |" in format_calibration(rep)
