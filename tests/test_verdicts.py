@@ -143,7 +143,7 @@ def _outputs_agree(result_path: Path, tmp_path: Path) -> None:
     from cosmobench.leaderboard import build_leaderboards
     from cosmobench.report import make_report
 
-    d = results.load_result(result_path)
+    d = results.read_result_dict(result_path)
     want = {name: verdict(m, name).label for name, m in d["metrics"].items()}
     card = results.scorecard(d)
     for name, label in want.items():
