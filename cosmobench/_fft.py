@@ -48,6 +48,7 @@ from cosmobench.errors import CosmobenchError
 __all__ = [
     "default_threads",
     "plan",
+    "planner",
     "RealFFT3D",
     "rfftn",
     "irfftn",
@@ -136,6 +137,15 @@ def _save_wisdom() -> None:
         pass  # a read-only data home only costs planning time
 
 
+def planner() -> str:
+    """FFTW planner in use: ``"measure"`` (default) or ``"estimate"`` (``$COSMOBENCH_FFTW_PLANNER=estimate``).
+
+    Estimated plans need no measuring and no wisdom, transform slower and round differently: builds of
+    one reference recipe with either planner are the same reference (``tests/test_recipe.py``).
+    """
+    return "estimate" if os.environ.get("COSMOBENCH_FFTW_PLANNER", "").strip().lower() == "estimate" else "measure"
+
+
 def plan(inp: np.ndarray, out: np.ndarray, direction: str, threads: int, *, axes=(0, 1, 2),
          destroy_input: bool = True) -> pyfftw.FFTW:
     """An FFTW_MEASURE plan using (and extending) the on-disk wisdom. Overwrites ``inp``/``out``.
@@ -151,6 +161,9 @@ def plan(inp: np.ndarray, out: np.ndarray, direction: str, threads: int, *, axes
     destroy_input : bool
         Let FFTW overwrite ``inp`` while executing (faster for c2r).
     """
+    if planner() == "estimate":
+        flags = ("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT") if destroy_input else ("FFTW_ESTIMATE",)
+        return pyfftw.FFTW(inp, out, axes=axes, direction=direction, flags=flags, threads=threads)
     flags = ("FFTW_MEASURE", "FFTW_DESTROY_INPUT") if destroy_input else ("FFTW_MEASURE",)
     with _WISDOM_LOCK:
         _load_wisdom()

@@ -38,8 +38,12 @@ def n_chunks(n_mesh: int) -> int:
     return c - (c % 2)
 
 
+#: Lagrangian offset of the particle lattice, in particle spacings (see the module docstring).
+LATTICE_OFFSET = 0.25
+
+
 @njit(cache=True, inline="always")
-def _mesh_coord(i, d, disp, n_p, cell_p, inv_cell_m, n_m):
+def _mesh_coord(i, d, disp, n_p, cell_p, inv_cell_m, n_m, off):
     # Lattice index of particle i along axis d, then its position in mesh-cell units, wrapped.
     if d == 0:
         idx = i // (n_p * n_p)
@@ -47,7 +51,7 @@ def _mesh_coord(i, d, disp, n_p, cell_p, inv_cell_m, n_m):
         idx = (i // n_p) % n_p
     else:
         idx = i % n_p
-    u = ((idx + 0.25) * cell_p + disp[d, i]) * inv_cell_m
+    u = ((idx + off) * cell_p + disp[d, i]) * inv_cell_m
     u = u - n_m * math.floor(u / n_m)
     if u >= n_m:  # float rounding can land exactly on n_m
         u -= n_m
@@ -55,13 +59,13 @@ def _mesh_coord(i, d, disp, n_p, cell_p, inv_cell_m, n_m):
 
 
 @njit(cache=True)
-def _bucket(disp, n_p, cell_p, inv_cell_m, n_m, nchunks):
+def _bucket(disp, n_p, cell_p, inv_cell_m, n_m, nchunks, off):
     n = disp.shape[1]
     width = n_m // nchunks
     chunk = np.empty(n, dtype=np.int32)
     counts = np.zeros(nchunks + 1, dtype=np.int64)
     for i in range(n):
-        u = _mesh_coord(i, 0, disp, n_p, cell_p, inv_cell_m, n_m)
+        u = _mesh_coord(i, 0, disp, n_p, cell_p, inv_cell_m, n_m, off)
         c = min(int(u) // width, nchunks - 1)
         chunk[i] = c
         counts[c + 1] += 1
@@ -76,16 +80,16 @@ def _bucket(disp, n_p, cell_p, inv_cell_m, n_m, nchunks):
 
 
 @njit(cache=True, parallel=True)
-def _paint_chunks(disp, n_p, cell_p, inv_cell_m, mesh, weight, order, starts, parity):
+def _paint_chunks(disp, n_p, cell_p, inv_cell_m, mesh, weight, order, starts, parity, offx, offy, offz):
     n_m = mesh.shape[0]
     nchunks = starts.shape[0] - 1
     for h in prange(nchunks // 2):
         c = 2 * h + parity
         for t in range(starts[c], starts[c + 1]):
             i = order[t]
-            ux = _mesh_coord(i, 0, disp, n_p, cell_p, inv_cell_m, n_m)
-            uy = _mesh_coord(i, 1, disp, n_p, cell_p, inv_cell_m, n_m)
-            uz = _mesh_coord(i, 2, disp, n_p, cell_p, inv_cell_m, n_m)
+            ux = _mesh_coord(i, 0, disp, n_p, cell_p, inv_cell_m, n_m, offx)
+            uy = _mesh_coord(i, 1, disp, n_p, cell_p, inv_cell_m, n_m, offy)
+            uz = _mesh_coord(i, 2, disp, n_p, cell_p, inv_cell_m, n_m, offz)
             ix, iy, iz = int(ux), int(uy), int(uz)
             fx, fy, fz = ux - ix, uy - iy, uz - iz
             ix1, iy1, iz1 = (ix + 1) % n_m, (iy + 1) % n_m, (iz + 1) % n_m
@@ -100,13 +104,14 @@ def _paint_chunks(disp, n_p, cell_p, inv_cell_m, mesh, weight, order, starts, pa
             mesh[ix1, iy1, iz1] += weight * fx * fy * fz
 
 
-def paint_lattice(disp: np.ndarray, n_p: int, box_size: float, mesh: np.ndarray, weight: float = 1.0) -> np.ndarray:
-    """CIC-paint lattice particles displaced by ``disp`` onto ``mesh`` (zeroed first), in place.
+def paint_lattice(disp: np.ndarray, n_p: int, box_size: float, mesh: np.ndarray, weight: float = 1.0,
+                  *, offset: float = LATTICE_OFFSET, accumulate: bool = False) -> np.ndarray:
+    """CIC-paint lattice particles displaced by ``disp`` onto ``mesh``, in place.
 
     Parameters
     ----------
     disp : ndarray, float32, shape (3, n_p**3)
-        Displacements in Mpc/h from the lattice ``(i + 1/4) box_size/n_p``.
+        Displacements in Mpc/h from the lattice ``(i + offset) box_size/n_p``.
     n_p : int
         Particles per side.
     box_size : float
@@ -115,6 +120,11 @@ def paint_lattice(disp: np.ndarray, n_p: int, box_size: float, mesh: np.ndarray,
         Output grid.
     weight : float
         Mass given to each particle (e.g. ``(n/n_p)**3`` makes the mean 1).
+    offset : float or tuple of 3 floats
+        Lattice offset in particle spacings, one for all axes or one per axis (the simulation's
+        particles use 1/4).
+    accumulate : bool
+        Add to ``mesh`` instead of zeroing it first.
 
     Returns
     -------
@@ -125,10 +135,12 @@ def paint_lattice(disp: np.ndarray, n_p: int, box_size: float, mesh: np.ndarray,
     cell_p = box_size / n_p
     inv_cell_m = n_m / box_size
     nch = n_chunks(n_m)
-    order, starts = _bucket(disp, n_p, cell_p, inv_cell_m, n_m, nch)
-    mesh[...] = 0.0
+    offs = tuple(float(o) for o in np.broadcast_to(np.asarray(offset, dtype=np.float64), (3,)))
+    order, starts = _bucket(disp, n_p, cell_p, inv_cell_m, n_m, nch, offs[0])
+    if not accumulate:
+        mesh[...] = 0.0
     for parity in (0, 1):
-        _paint_chunks(disp, n_p, cell_p, inv_cell_m, mesh, float(weight), order, starts, parity)
+        _paint_chunks(disp, n_p, cell_p, inv_cell_m, mesh, float(weight), order, starts, parity, *offs)
     return mesh
 
 
@@ -137,9 +149,9 @@ def _readout_kick(disp, n_p, cell_p, inv_cell_m, field, out, factor):
     n_m = field.shape[0]
     n = disp.shape[1]
     for i in prange(n):
-        ux = _mesh_coord(i, 0, disp, n_p, cell_p, inv_cell_m, n_m)
-        uy = _mesh_coord(i, 1, disp, n_p, cell_p, inv_cell_m, n_m)
-        uz = _mesh_coord(i, 2, disp, n_p, cell_p, inv_cell_m, n_m)
+        ux = _mesh_coord(i, 0, disp, n_p, cell_p, inv_cell_m, n_m, LATTICE_OFFSET)
+        uy = _mesh_coord(i, 1, disp, n_p, cell_p, inv_cell_m, n_m, LATTICE_OFFSET)
+        uz = _mesh_coord(i, 2, disp, n_p, cell_p, inv_cell_m, n_m, LATTICE_OFFSET)
         ix, iy, iz = int(ux), int(uy), int(uz)
         fx, fy, fz = ux - ix, uy - iy, uz - iz
         ix1, iy1, iz1 = (ix + 1) % n_m, (iy + 1) % n_m, (iz + 1) % n_m
