@@ -35,7 +35,7 @@ def test_info_empty(home, capsys):
 def test_build_then_info(home, monkeypatch, capsys):
     sim = FakeSim()
     monkeypatch.setattr(store, "_get_simulator", lambda: sim)
-    assert run(["data", "build", "--config", "small", "--boxes", "3", "--no-progress"]) == 0
+    assert run(["data", "build", "--config", "small", "--boxes", "3", "--no-progress", "--workers", "0"]) == 0
     out = capsys.readouterr().out
     assert "sim-small" in out and "3 boxes" in out
     assert run(["data", "info"]) == 0
@@ -45,7 +45,7 @@ def test_build_then_info(home, monkeypatch, capsys):
     assert "quijote-z0" in line and "0/1/2" in line and src.content_hash[:12] in line
     assert f"{src.sigma0:.5f}" in line and "MB" in line and str(src.n_maps()) in line
     with pytest.raises(CosmobenchError, match="reserved"):
-        run(["data", "build", "--source", "sim", "--config", "small", "--no-progress"])
+        run(["data", "build", "--source", "sim", "--config", "small", "--no-progress", "--workers", "0"])
 
 
 def test_import_cli(home, tmp_path, capsys):

@@ -34,14 +34,23 @@ def register(subparsers) -> argparse.ArgumentParser:
     b = sub.add_parser(
         "build",
         help="simulate a reference source (resumable)",
-        description="Simulate reference boxes with the built-in particle-mesh code. Interrupting loses at most "
-        "the box in progress; run the same command again to resume.",
+        description="Simulate reference boxes with the built-in particle-mesh code, one dask.distributed task per "
+        "box: on a local cluster of --workers processes, or on a running cluster given by --scheduler (its workers "
+        "must see this data home at the same path: a shared filesystem). Interrupting, or a worker dying, loses at "
+        "most the boxes in progress; run the same command again to resume.",
     )
     b.add_argument("--source", default=None, help="source name (default: 'sim', or 'sim-small' with --config small)")
-    b.add_argument("--config", default=None, help="simulator config: default | small (default: implied by --source)")
+    b.add_argument("--config", default=None, help="simulator config: default | small, or the earlier recipes "
+                   "default-v1 | small-v1 (default: the source's own, else implied by --source)")
     b.add_argument("--boxes", type=int, default=4, help="number of boxes the source should hold (default 4: test 0,1 / val 2 / train 3)")
     b.add_argument("--seed", type=int, default=None, help="base seed (default: the source's, else the built-in one)")
-    b.add_argument("--threads", type=int, default=None, help="threads for the simulator")
+    b.add_argument("--threads", type=int, default=None,
+                   help="threads per box (default: $COSMOBENCH_THREADS, else the CPUs divided among the workers)")
+    b.add_argument("--workers", type=int, default=1,
+                   help="local dask worker processes, one box each at a time (default 1; 0 = no dask, in this process)")
+    b.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running dask scheduler (tcp://host:8786) instead of a local cluster; "
+                   "its workers must share this data home's filesystem path")
     b.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     b.set_defaults(func=_cmd_build)
 
@@ -72,10 +81,15 @@ def _cmd_build(args) -> int:
     config = args.config
     if config is None and name in SIM_SOURCE_CONFIGS:
         config = SIM_SOURCE_CONFIGS[name]
+    if args.workers is None or args.workers < 0:
+        raise CosmobenchError(f"--workers must be 0 (no dask) or a positive number, got {args.workers}")
+    if args.threads is not None and args.threads < 1:
+        raise CosmobenchError(f"--threads must be a positive number, got {args.threads}")
+    workers = None if (args.scheduler or args.workers == 0) else args.workers
     src = build_simulated(name=name, config=config, boxes=args.boxes, seed=args.seed, progress=args.progress,
-                          threads=args.threads)
-    print(f"source {src.name!r}: {src.n_boxes} boxes, {src.n_maps()} maps, content hash {src.content_hash[:12]}, "
-          f"at {src.path}")
+                          threads=args.threads, workers=workers, scheduler=args.scheduler)
+    print(f"source {src.name!r}: {src.n_boxes} boxes, {src.n_maps()} maps, recipe {src.recipe_id[:12]}, "
+          f"content hash {src.content_hash[:12]}, at {src.path}")
     return 0
 
 
@@ -94,14 +108,14 @@ def _cmd_info(args) -> int:
     if not sources:
         print(f"no sources under {sources_dir()}; run `cosmobench data build` (or `cosmobench data import PATH...`)")
         return 0
-    header = ["name", "kind", "track", "boxes (train/val/test)", "maps", "content hash", "sigma0", "size"]
+    header = ["name", "kind", "track", "boxes (train/val/test)", "maps", "recipe", "content hash", "sigma0", "size"]
     rows = []
     for s in sources:
         if getattr(args, "verify", False):
             s.verify()
         sig = "-" if s.sigma0 is None else f"{s.sigma0:.5f}"
         boxes = "/".join(str(len(s.boxes(sp))) for sp in SPLITS)
-        rows.append([s.name, s.kind, s.track.name, boxes, str(s.n_maps()), s.content_hash[:12], sig,
+        rows.append([s.name, s.kind, s.track.name, boxes, str(s.n_maps()), s.recipe_id[:12], s.content_hash[:12], sig,
                      _fmt_size(s.size_on_disk())])
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
     for r in [header, *rows]:

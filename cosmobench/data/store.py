@@ -3,15 +3,23 @@
 A source is a directory ``<data home>/sources/<name>/`` holding, per simulation box ``i``,
 ``box_{i:04d}_z0.npy`` (the z = 0 tiles of the track, float32, memory-mappable) and optionally
 ``box_{i:04d}_z127.npy`` (the same tiles of the initial conditions), plus ``meta.json`` describing
-everything needed to trust and reproduce it (track, cosmology, simulator config, seeds, splits,
-per-file sha256, content hash, σ0 of the initial tiles, dates).
+everything needed to trust and reproduce it (track, cosmology, simulator version and config, seeds,
+splits, per-file sha256, content hash, recipe id, σ0 of the initial tiles, dates).
+
+Two identities: the **content hash** (sha256 over the files) guards integrity (``verify``, summary
+caches) and differs between two builds of one recipe on two machines (FFTW plans and thread counts
+round differently, and the particle mesh amplifies round-off); the **recipe id** (simulator version,
+config with its cosmology, track, base seed and box seeds) is what a simulated reference *is*: results
+and leaderboard sections key on it. Imported sources have no recipe: their recipe id is their content hash.
 
 Splits are by box, never by tile (tiles of one box are correlated), and depend on the box index
 only, so adding boxes later never moves an existing box to another split.
 
 Writes are atomic: each box file is written to a temporary file and renamed, and ``meta.json`` is
-rewritten after each box, so an interrupted build loses at most the box in progress and a rerun
-resumes.
+rewritten after each box, so an interrupted build loses at most the boxes in progress and a rerun
+resumes. Boxes may be simulated on dask.distributed workers (``workers=`` / ``scheduler=``, see
+:mod:`cosmobench.data.cluster`): a worker only writes temporary files; the building process, which
+holds the source lock, renames them into place and records them.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import math
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +59,8 @@ __all__ = [
     "SIM_SOURCE_CONFIGS",
     "META_FORMAT",
     "remove_stale_temporaries",
+    "recipe_id",
+    "simulate_box",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -127,6 +138,30 @@ def content_hash(meta: dict) -> str:
         "track": meta.get("track"),
         "config": meta.get("simulator", {}).get("config") if meta.get("kind") == "simulated" else meta.get("settings"),
         "boxes": [[int(i), boxes[i]["sha256"]] for i in sorted(boxes, key=int)],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def recipe_id(meta: dict) -> str:
+    """Identity of a reference by how it was made: sha256 over what determines its maps up to round-off.
+
+    Simulated sources: kind, simulator version (1 when not recorded), simulator config (cosmology
+    included), track name, slicing, base seed and the (index, seed) of every box. Not the files: two
+    builds of one recipe with other FFTW plans or thread counts share it (their summaries agree far
+    inside the noise floor, ``tests/test_recipe.py``). Imported sources: their content hash.
+    """
+    if meta.get("kind") != "simulated":
+        return str(meta.get("content_hash") or content_hash(meta))
+    sim = meta.get("simulator", {})
+    boxes = meta.get("boxes", {})
+    payload = {
+        "kind": "simulated",
+        "simulator_version": int(sim.get("version", 1)),
+        "config": sim.get("config"),
+        "track": (meta.get("track") or {}).get("name"),
+        "slicing": meta.get("slicing"),
+        "base_seed": meta.get("base_seed"),
+        "boxes": [[int(i), int(boxes[i]["seed"])] for i in sorted(boxes, key=int)],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -210,6 +245,11 @@ class Source:
     def content_hash(self) -> str:
         """sha256 over the per-box hashes and the generating config (see :func:`content_hash`)."""
         return self.meta["content_hash"]
+
+    @property
+    def recipe_id(self) -> str:
+        """What the reference is: its recipe for simulated sources, its content hash for imports (see :func:`recipe_id`)."""
+        return str(self.meta.get("recipe_id") or recipe_id(self.meta))
 
     @property
     def sigma0(self) -> "float | None":
@@ -412,14 +452,37 @@ def box_seed(base_seed: int, i: int) -> int:
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
+def _same_config(recorded: dict, cfg, sim) -> bool:
+    """Whether a source's recorded config is ``cfg`` (fields added since it was written take their defaults)."""
+    parse = getattr(sim, "config_from_dict", None)
+    if parse is None or not isinstance(recorded, dict):
+        return recorded == _jsonable(cfg)
+    try:
+        return parse(recorded) == cfg
+    except CosmobenchError:
+        return False
+
+
+def _legacy_names(name: str, sim) -> list[str]:
+    """Earlier versions of a named config: ``default-v1`` for ``default``."""
+    return sorted(k for k in sim.SIM_CONFIGS if k.startswith(f"{name}-v"))
+
+
 def _resolve_config(name: str, config, existing: "dict | None", sim) -> tuple[str, Any]:
+    want = SIM_SOURCE_CONFIGS.get(name)
+    if config is None and existing is not None:
+        # Extend a source with the recipe it was built with, current or earlier.
+        recorded = existing.get("simulator", {}).get("config")
+        for k in ([want] if want else []) + (_legacy_names(want, sim) if want else []) + sorted(sim.SIM_CONFIGS):
+            if k in sim.SIM_CONFIGS and _same_config(recorded, sim.SIM_CONFIGS[k], sim):
+                if want is not None and k != want:
+                    print(f"note: source {name!r} holds the earlier recipe {k!r}; extending it with that recipe "
+                          f"(delete {sources_dir() / name} to rebuild it with the current {want!r} recipe)",
+                          file=sys.stderr)
+                return k, sim.SIM_CONFIGS[k]
+        config = existing.get("simulator", {}).get("config_name", "default")
     if config is None:
-        if name in SIM_SOURCE_CONFIGS:
-            config = SIM_SOURCE_CONFIGS[name]
-        elif existing is not None:
-            config = existing.get("simulator", {}).get("config_name", "default")
-        else:
-            config = "default"
+        config = want or "default"
     if isinstance(config, str):
         try:
             cfg = sim.SIM_CONFIGS[config]
@@ -431,8 +494,7 @@ def _resolve_config(name: str, config, existing: "dict | None", sim) -> tuple[st
     else:
         cfg = config
         cfg_name = next((k for k, v in sim.SIM_CONFIGS.items() if v == cfg), "custom")
-    want = SIM_SOURCE_CONFIGS.get(name)
-    if want is not None and cfg_name != want:
+    if want is not None and cfg_name != want and cfg_name not in _legacy_names(want, sim):
         raise CosmobenchError(
             f"source name {name!r} is reserved for the {want!r} simulator config, got {cfg_name!r}; "
             + next((f"use --source {n}" for n, c in SIM_SOURCE_CONFIGS.items() if c == cfg_name),
@@ -459,17 +521,19 @@ def build_simulated(
     progress: bool = True,
     *,
     threads: "int | None" = None,
+    workers: "int | None" = None,
+    scheduler: "str | None" = None,
 ) -> Source:
     """Build (or complete) a simulated reference source, box by box, resumably.
 
     Parameters
     ----------
     name : str
-        Source name. ``"sim"`` is reserved for the ``"default"`` config and ``"sim-small"`` for
-        ``"small"``.
+        Source name. ``"sim"`` is reserved for the ``"default"`` config (or its earlier versions,
+        ``"default-v1"``) and ``"sim-small"`` for ``"small"`` (``"small-v1"``).
     config : str or SimConfig, optional
-        Simulator config (a key of ``SIM_CONFIGS`` or a ``SimConfig``); default: the one the name
-        implies, else the one the existing source was built with, else ``"default"``.
+        Simulator config (a key of ``SIM_CONFIGS`` or a ``SimConfig``); default: the one the existing
+        source was built with, else the one the name implies, else ``"default"``.
     boxes : int
         Number of boxes the source should hold (boxes ``0 .. boxes-1``); boxes already present and
         intact are kept, so rerunning after an interrupt resumes. Extra existing boxes are kept.
@@ -477,9 +541,15 @@ def build_simulated(
         Base seed; box ``i`` uses ``box_seed(seed, i)``. Default: the existing source's, else
         :data:`DEFAULT_SEED`.
     progress : bool
-        Show a tqdm bar (boxes, with the simulator's current step).
+        Show a tqdm bar (boxes, with the simulator's current step when boxes run in this process).
     threads : int, optional
-        Threads for the simulator's FFTs and kernels.
+        Threads for each box's FFTs and kernels (default: ``$COSMOBENCH_THREADS``, else all CPUs in
+        this process; with workers, the CPUs divided among them).
+    workers : int, optional
+        Simulate boxes as tasks on a dask.distributed ``LocalCluster`` of this many worker processes.
+    scheduler : str, optional
+        Address of a running dask scheduler (``tcp://host:8786``) to send the boxes to instead. Its
+        workers must see this data home at the same path (a shared filesystem).
 
     Returns
     -------
@@ -489,23 +559,49 @@ def build_simulated(
     ------
     CosmobenchError
         If the name already holds a source built with another config or seed, or the config does
-        not give default-track pixels.
+        not give default-track pixels, or a box fails on every worker that tried it.
     """
-    if not isinstance(boxes, (int, np.integer)) or boxes < 1:
+    if isinstance(boxes, bool) or not isinstance(boxes, (int, np.integer)) or boxes < 1:
         raise CosmobenchError(f"boxes must be a positive integer, got {boxes!r}")
     if not name or "/" in name or name.startswith("."):
         raise CosmobenchError(f"invalid source name {name!r}; use letters, digits and dashes")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise CosmobenchError(f"workers must be a positive integer, got {workers!r}")
+    if scheduler is not None and workers is not None:
+        raise CosmobenchError("give either workers (a local cluster) or scheduler (an existing one), not both")
     sim = _get_simulator()
     with source_lock(name):
-        return _build_locked(sim, name, config, int(boxes), seed, progress, threads)
+        return _build_locked(sim, name, config, int(boxes), seed, progress, threads, workers, scheduler)
 
 
-def _build_locked(sim, name, config, boxes, seed, progress, threads) -> Source:
+def _new_meta(sim, name, cfg_name, cfg_json, track, seed) -> dict:
+    meta = {
+        "format": META_FORMAT,
+        "format_version": _META_VERSION,
+        "name": name,
+        "kind": "simulated",
+        "track": track.to_dict(),
+        "cosmology": cfg_json.get("cosmology") if isinstance(cfg_json, dict) else None,
+        "simulator": {"version": int(getattr(sim, "SIMULATOR_VERSION", 1)), "config_name": cfg_name,
+                      "config": cfg_json},
+        "base_seed": int(DEFAULT_SEED if seed is None else seed),
+        "slicing": {"planes": 2, "tile": track.tile, "axis": 2},
+        "code_version": __version__,
+        "created": _now(),
+        "boxes": {},
+        "sigma0": None,
+        "notes": "δ = ρ/ρ̄ − 1 (CIC) at z = 0 and z = 127; sigma0 = std of the z = 127 tiles in raw δ units",
+    }
+    meta["content_hash"] = content_hash(meta)
+    meta["recipe_id"] = recipe_id(meta)
+    return meta
+
+
+def _build_locked(sim, name, config, boxes, seed, progress, threads, workers=None, scheduler=None) -> Source:
     path = sources_dir() / name
     meta_path = path / "meta.json"
     if path.is_dir():  # temporaries of a killed writer; safe to drop while we hold the lock
-        for f in path.glob(".*.tmp"):
-            f.unlink(missing_ok=True)
+        _remove_temporaries(path)
     existing = Source(path).meta if meta_path.exists() else None
     if existing is not None and existing.get("kind") != "simulated":
         raise CosmobenchError(
@@ -516,11 +612,13 @@ def _build_locked(sim, name, config, boxes, seed, progress, threads) -> Source:
     cfg_json = _jsonable(cfg)
 
     if existing is not None:
-        if existing["simulator"]["config"] != cfg_json:
+        if not _same_config(existing["simulator"]["config"], cfg, sim):
+            legacy = [k for k in sim.SIM_CONFIGS if _same_config(existing["simulator"]["config"], sim.SIM_CONFIGS[k], sim)]
             raise CosmobenchError(
-                f"source {name!r} was built with simulator config {existing['simulator'].get('config_name')!r} "
+                f"source {name!r} was built with simulator config {(legacy or [existing['simulator'].get('config_name')])[0]!r} "
                 f"({existing['simulator']['config']}), not {cfg_name!r} ({cfg_json}); a source never mixes configs: "
-                f"use another --source name, or delete {path} to rebuild it"
+                + (f"extend it with --config {legacy[0]}, " if legacy else "")
+                + f"use another --source name, or delete {path} to rebuild it"
             )
         if seed is not None and int(seed) != existing["base_seed"]:
             raise CosmobenchError(
@@ -529,23 +627,7 @@ def _build_locked(sim, name, config, boxes, seed, progress, threads) -> Source:
             )
         meta = existing
     else:
-        meta = {
-            "format": META_FORMAT,
-            "format_version": _META_VERSION,
-            "name": name,
-            "kind": "simulated",
-            "track": track.to_dict(),
-            "cosmology": cfg_json.get("cosmology") if isinstance(cfg_json, dict) else None,
-            "simulator": {"config_name": cfg_name, "config": cfg_json},
-            "base_seed": int(DEFAULT_SEED if seed is None else seed),
-            "slicing": {"planes": 2, "tile": track.tile, "axis": 2},
-            "code_version": __version__,
-            "created": _now(),
-            "boxes": {},
-            "sigma0": None,
-            "notes": "δ = ρ/ρ̄ − 1 (CIC) at z = 0 and z = 127; sigma0 = std of the z = 127 tiles in raw δ units",
-        }
-        meta["content_hash"] = content_hash(meta)
+        meta = _new_meta(sim, name, cfg_name, cfg_json, track, seed)
     base_seed = int(meta["base_seed"])
 
     todo = [i for i in range(int(boxes)) if not _box_intact(path, meta, i)]
@@ -553,44 +635,111 @@ def _build_locked(sim, name, config, boxes, seed, progress, threads) -> Source:
         meta["boxes"].pop(str(i), None)
     if not todo:
         return Source(path) if meta_path.exists() else _write_meta(path, meta)
+    jobs = [(i, box_seed(base_seed, i)) for i in todo]
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc=f"building {name!r} ({cfg_name})", unit="box", disable=not progress)
+    where = f", {workers} workers" if workers else (f", scheduler {scheduler}" if scheduler else "")
+    bar = tqdm(total=len(todo), desc=f"building {name!r} ({cfg_name}{where})", unit="box", disable=not progress)
+
+    def commit(entry: dict) -> None:
+        meta["boxes"][str(entry["index"])] = _commit_box(path, entry)
+        meta["code_version"] = __version__
+        _write_meta(path, meta)
+        bar.update(1)
+
     try:
-        for i in todo:
-            s = box_seed(base_seed, i)
+        if workers is None and scheduler is None:
+            for i, s in jobs:
+                def _step(step, total, label, _i=i):
+                    bar.set_postfix_str(f"box {_i} [{step}/{total}] {label}", refresh=True)
 
-            def _step(step, total, label, _i=i):
-                bar.set_postfix_str(f"box {_i} [{step}/{total}] {label}", refresh=True)
+                commit(simulate_box(str(path), cfg, i, s, threads=threads, progress=_step if progress else None,
+                                    sim=sim))
+        else:
+            from cosmobench.data.cluster import run_boxes
 
-            res = sim.simulate(cfg, s, threads=threads, progress=_step if progress else None)
-            entry = _write_box(path, i, {"0": res.delta, "127": res.delta_init}, name=f"box {i}")
-            entry.update(seed=s, wall_time=float(getattr(res, "wall_time", float("nan"))))
-            meta["boxes"][str(i)] = entry
-            meta["code_version"] = __version__
-            _write_meta(path, meta)
-            bar.update(1)
+            run_boxes(str(path), cfg, jobs, commit, workers=workers, scheduler=scheduler, threads=threads)
     finally:
         bar.close()
+        _remove_temporaries(path)  # what failed or killed box tasks left; nothing else writes here now
     return Source(path)
 
 
+def simulate_box(path: str, cfg, i: int, seed: int, *, threads: "int | None" = None, progress=None,
+                 sim=None) -> dict:
+    """Simulate box ``i`` of a source and write its tiles to temporary files in the source directory.
+
+    Nothing is final until :func:`_commit_box` renames the files (in the process holding the source
+    lock), so a box interrupted anywhere leaves only ``.*.tmp`` files, which the next build deletes.
+    This is the task a dask worker runs.
+
+    Parameters
+    ----------
+    path : str
+        Source directory (on a filesystem the building process shares).
+    cfg : SimConfig
+    i : int
+        Box index.
+    seed : int
+        Box seed (``box_seed(base_seed, i)``).
+    threads : int, optional
+        Simulator threads.
+    progress : callable, optional
+        Passed to the simulator.
+    sim : module, optional
+        The simulator (default: :mod:`cosmobench.data.simulator`).
+
+    Returns
+    -------
+    dict
+        The box's meta entry plus ``index`` and the temporary file of each redshift.
+    """
+    sim = sim or _get_simulator()
+    res = sim.simulate(cfg, seed, threads=threads, progress=progress)
+    entry = _write_box(Path(path), i, {"0": res.delta, "127": res.delta_init}, name=f"box {i}")
+    entry.update(index=int(i), seed=int(seed), wall_time=float(getattr(res, "wall_time", float("nan"))))
+    return entry
+
+
 def _write_box(path: Path, i: int, cubes: dict, *, name: str) -> dict:
-    """Tile each cube, save atomically, return the box's meta entry (hashes, split, z127 stats)."""
+    """Tile each cube, save it to a temporary file, return the box's entry (hashes, split, z127 stats)."""
     files = {}
     entry: dict = {"split": split_of_box(i)}
+    path.mkdir(parents=True, exist_ok=True)
     for z, cube in cubes.items():
         tiles = cube_to_tiles(cube, planes=2, tile=DEFAULT_TRACK.tile, axis=2, name=name)
         if not np.isfinite(tiles).all():
             raise CosmobenchError(f"{name}: the simulator returned non-finite δ at z={z}; this is a bug, please report it")
-        files[z] = _save_tiles(path, i, z, tiles)
+        fname = box_filename(i, z)
+        tmp = path / f".{fname}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(tiles, dtype=np.float32), allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        files[z] = {"file": fname, "sha256": sha256_file(tmp), "tmp": tmp.name}
         if z == "0":
             entry["n_maps"] = int(tiles.shape[0])
         if z == "127":
             entry["z127_stats"] = tile_stats(tiles)
     entry["files"] = files
     entry["sha256"] = box_hash(files)
+    return entry
+
+
+def _commit_box(path: Path, entry: dict) -> dict:
+    """Rename a box's temporary files into place; return its meta entry (without the temporary names)."""
+    entry = dict(entry)
+    entry.pop("index", None)
+    files = {}
+    for z, f in entry["files"].items():
+        f = dict(f)
+        tmp = path / f.pop("tmp")
+        if not tmp.is_file() or sha256_file(tmp) != f["sha256"]:
+            raise CosmobenchError(f"{tmp} is missing or changed before it was committed; run the build again")
+        os.replace(tmp, path / f["file"])
+        files[z] = f
+    entry["files"] = files
     return entry
 
 
@@ -614,9 +763,15 @@ def _box_intact(path: Path, meta: dict, i: int) -> bool:
 def _write_meta(path: Path, meta: dict) -> Source:
     meta["sigma0"] = _sigma0_from_stats(meta)
     meta["content_hash"] = content_hash(meta)
+    meta["recipe_id"] = recipe_id(meta)
     meta["updated"] = _now()
     atomic_write_json(path / "meta.json", meta)
     return Source(path)
+
+
+def _remove_temporaries(path: Path) -> None:
+    for f in path.glob(".*.tmp"):
+        f.unlink(missing_ok=True)
 
 
 def remove_stale_temporaries(root: "Path | None" = None) -> list[Path]:
