@@ -49,11 +49,13 @@ def local_cluster(workers: int, threads: int):
     No dashboard (several builds on one machine must not fight over its port); worker processes
     get ``COSMOBENCH_THREADS`` / ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS`` = ``threads``.
     """
+    import logging
+
     from distributed import LocalCluster
 
     env = {"COSMOBENCH_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     return LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
-                        env=env, silence_logs="error")
+                        env=env, silence_logs=logging.ERROR)
 
 
 def run_boxes(path: str, cfg, jobs: Sequence[tuple[int, int]], commit: Callable[[dict], None], *,
@@ -93,12 +95,18 @@ def run_boxes(path: str, cfg, jobs: Sequence[tuple[int, int]], commit: Callable[
         if scheduler is None:
             w = int(workers or 1)
             per_box = int(threads) if threads else max(1, default_threads() // w)
-            cluster = local_cluster(w, per_box)
+            try:
+                cluster = local_cluster(w, per_box)
+            except (RuntimeError, OSError) as exc:
+                raise CosmobenchError(
+                    f"could not start a local dask cluster of {w} workers ({exc}); try fewer --workers, or "
+                    "--workers 0 to simulate in this process"
+                ) from None
             client = Client(cluster)
         else:
             per_box = int(threads) if threads else None
             try:
-                client = Client(scheduler, timeout="20s")
+                client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError) as exc:
                 raise CosmobenchError(
                     f"cannot reach the dask scheduler at {scheduler} ({exc}); start one (`dask scheduler`) and "
