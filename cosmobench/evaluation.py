@@ -848,6 +848,7 @@ def evaluate(
         reference={
             "source": src.name,
             "content_hash": src.content_hash,
+            "recipe_id": getattr(src, "recipe_id", src.content_hash),
             "split": "test",
             "n_compare": ref["n_compare"],
             "n_floor": ref["n_floor"],

@@ -2,8 +2,9 @@
 
 ``build_leaderboards`` reads every result JSON under a directory and writes, per track,
 ``<track>.md`` and ``<track>.csv``. Numbers measured against different reference sources are
-never compared: each (track, source content hash) gets its own section in the Markdown, and its
-own ``source_hash`` value in the CSV.
+never compared: each (track, reference id) gets its own section in the Markdown, and its own
+``source_hash`` value in the CSV. The reference id is the source's recipe id when the result records
+one (simulated sources: two builds of one recipe are one reference), else its content hash.
 
 Rows
 ----
@@ -60,7 +61,8 @@ of the reference source (its test split) and reports `value (×floor)`:
 - *composite (×floor)* — geometric mean of the metrics' ×floor ratios; the table is sorted by it
   (lower is better, ≈1 = indistinguishable).
 - Only rows within one section are comparable: every section is one reference source, identified by its
-  content hash. Rows with several seeds show the mean over seeds.
+  reference id (the recipe id of a simulated source, the content hash of imported files). Rows with
+  several seeds show the mean over seeds.
 
 """
 _LEGEND = _LEGEND_HEAD + textwrap.fill(
@@ -145,7 +147,7 @@ def _records(results: list[tuple[Path, Result]]) -> pd.DataFrame:
             # how a trained model was made (a generator's info["trained"]), e.g. "9917 steps, 360 s on NVIDIA H200"
             "trained": str((model.get("info") or {}).get("trained") or ""),
             "source": ref["source"],
-            "source_hash": ref["content_hash"],
+            "source_hash": ref.get("recipe_id") or ref["content_hash"],
             "n": int(r.n),
             "seed": int(r.seed),
             "date": _utc(r.date),
@@ -274,9 +276,9 @@ def _track_markdown(track: str, sections: list[tuple[str, str, pd.DataFrame]], d
     parts += [_LEGEND]
     for source, source_hash, frame in sections:
         parts += [
-            f"## Reference source {md_code(source)} (content hash {md_code(source_hash[:_HASH_CHARS])})",
+            f"## Reference source {md_code(source)} (reference id {md_code(source_hash[:_HASH_CHARS])})",
             "",
-            f"Full content hash: {md_code(source_hash)}. {len(frame)} row(s), sorted by composite (lower is better).",
+            f"Full reference id: {md_code(source_hash)}. {len(frame)} row(s), sorted by composite (lower is better).",
             "",
             _markdown_table(frame),
             "",

@@ -388,8 +388,10 @@ def _safe(s: Any) -> str:
 def result_filename(result: dict) -> str:
     """``<model-name>__<source>-<hash8>__n<n>__s<seed>.json`` with only safe characters.
 
-    The reference's content hash is part of the name: two builds of a source with the same name (say
-    4 and 12 simulated boxes) are different references, and their results must not overwrite each other.
+    The reference's identity is part of the name: its recipe id (simulated sources; results files
+    written before recipe ids: the content hash), so two builds of a source with the same name (say 4
+    and 12 simulated boxes) never overwrite each other's results, while two builds of one recipe on two
+    machines share file names.
 
     Parameters
     ----------
@@ -399,7 +401,7 @@ def result_filename(result: dict) -> str:
     name = _safe(result["model"].get("name") or "model")
     ref = result["reference"]
     source = _safe(ref.get("source") or "source")
-    short = _safe(str(ref.get("content_hash") or ""))[:8]
+    short = _safe(str(ref.get("recipe_id") or ref.get("content_hash") or ""))[:8]
     tag = f"{source}-{short}" if short else source
     return f"{name}__{tag}__n{int(result['n'])}__s{int(result['seed'])}.json"
 

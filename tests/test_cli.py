@@ -33,10 +33,10 @@ def run(capsys, *argv):
 
 
 def _ref_tag() -> str:
-    """How result file names tag the sim-small reference: its name and short content hash."""
+    """How result file names tag the sim-small reference: its name and short recipe id."""
     from cosmobench.data import get_source
 
-    return "sim-small-" + get_source("sim-small").content_hash[:8]
+    return "sim-small-" + get_source("sim-small").recipe_id[:8]
 
 
 def test_evaluate_writes_result_and_prints_card(small_source, tmp_path, capsys):

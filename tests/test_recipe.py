@@ -109,3 +109,35 @@ def test_two_builds_of_one_recipe_score_alike(small_source, tmp_path, monkeypatc
     far = [score_statistic(s, cc, ac, af, seed=0, n_boot=2, n_floor_draws=1) for s, cc, ac, af in
            zip(stats, c_cmp, a_cmp, a_floor)]
     assert np.median([m.value / m.floor for m in far]) > 0.2
+
+
+def test_results_and_leaderboard_key_on_the_recipe(tmp_path):
+    """Two machines' results for one recipe share a file name and a leaderboard section; old files keep theirs."""
+    from pathlib import Path
+
+    from cosmobench.leaderboard import build_leaderboards
+    from cosmobench.results import result_filename
+
+    demo = Path(__file__).parent / "fixtures" / "results_demo"
+    base = json.loads(next(p for p in sorted(demo.glob("*.json"))
+                           if json.loads(p.read_text())["track"]["name"] == "quijote-z0").read_text())
+    out = tmp_path / "results"
+    out.mkdir()
+    names = []
+    for k, (chash, model) in enumerate((("1" * 64, "m-one"), ("2" * 64, "m-two"))):
+        r = json.loads(json.dumps(base))
+        r["model"]["name"] = model
+        r["reference"].update(source="sim", content_hash=chash, recipe_id="f" * 64)
+        names.append(result_filename(r))
+        (out / f"{k}.json").write_text(json.dumps(r))
+    assert [n.split("__")[1] for n in names] == ["sim-ffffffff"] * 2
+    old = json.loads(json.dumps(base))
+    old["reference"].update(source="sim", content_hash="3" * 64)
+    old["reference"].pop("recipe_id", None)
+    assert result_filename(old).split("__")[1] == "sim-33333333"
+    (out / "old.json").write_text(json.dumps(old))
+    build_leaderboards(out, tmp_path / "lb")
+    md = (tmp_path / "lb" / "quijote-z0.md").read_text()
+    assert md.count("## Reference source") == 2 and "reference id `ffffffff`" in md and "`33333333`" in md
+    section = md.split("reference id `ffffffff`")[1].split("## ")[0]
+    assert "m-one" in section and "m-two" in section
