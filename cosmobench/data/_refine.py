@@ -80,16 +80,9 @@ def paint_refined(disp: np.ndarray, n_p: int, box_size: float, mesh: np.ndarray,
 
     Parameters
     ----------
-    disp : ndarray, float32, shape (3, n_p**3)
-        Particle displacements from the lattice ``(i + 1/4) Δ`` (unwrapped).
-    n_p : int
-        Particles per side.
-    box_size : float
-        Box side in Mpc/h.
-    mesh : ndarray, float32, shape (n, n, n)
-        Output grid.
-    weight : float
-        Mass of one particle.
+    disp, n_p, box_size, mesh, weight
+        As for :func:`~cosmobench.data._pm_kernels.paint_lattice` (``disp`` from the lattice
+        ``(i + 1/4) Δ``, unwrapped; ``weight`` the mass of one particle).
     refine : int
         Sub-particles per particle and axis.
     threads : int, optional
