@@ -40,6 +40,7 @@ import numpy as np
 from cosmobench._io import atomic_path, sha256_file
 from cosmobench._version import __version__
 from cosmobench.data.track import Track, get_track
+from cosmobench.compare.validity import ValidityTally
 from cosmobench.errors import CosmobenchError
 from cosmobench.registry import ResolvedModel, SampleFileGenerator, plugin_error, resolve
 from cosmobench.results import Result
@@ -180,6 +181,7 @@ def _split_plan(src) -> tuple[_Group, _Group, str]:
 
 def _summarize(stats: Sequence[Statistic], maps: np.ndarray, validated: bool = False) -> list[np.ndarray]:
     out = []
+    constant = None
     for stat, s in zip(stats, summarize_batch(stats, maps, validated=validated)):
         s = np.asarray(s, dtype=np.float64)
         if s.ndim != 2 or s.shape[0] != maps.shape[0]:
@@ -187,6 +189,14 @@ def _summarize(stats: Sequence[Statistic], maps: np.ndarray, validated: bool = F
                 f"statistic {stat.name!r} returned summaries of shape {s.shape} for {maps.shape[0]} maps; "
                 "a statistic must return (n, d)"
             )
+        bad = ~np.isfinite(s)
+        if bad.any():
+            # A constant map leaves ratios such as skewness or Q at 0/0; the validity rule sets them to 0.
+            # Non-finite summaries of a map with fluctuations stay an error (check_rows downstream).
+            if constant is None:
+                flat = maps.reshape(maps.shape[0], -1)
+                constant = flat.max(axis=1) == flat.min(axis=1)
+            s = np.where(bad & constant[:, None], 0.0, s)
         out.append(s)
     return out
 
@@ -412,8 +422,13 @@ def reference_summaries(
 # ------------------------------------------------------------------------------------------ sampling
 
 
-def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track) -> Iterator[np.ndarray]:
-    """Validated model maps, chunk by chunk (see :data:`SEED_CHUNK`)."""
+def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track,
+                 tally: ValidityTally) -> Iterator[np.ndarray]:
+    """Validated model maps, chunk by chunk (see :data:`SEED_CHUNK`), with the validity rule applied.
+
+    Malformed maps (NaN/Inf, shape, dtype) raise; physically invalid ones are counted in ``tally``
+    and clipped at δ = −1 (:mod:`cosmobench.compare.validity`).
+    """
     gen = resolved.generator
     # Sample files are read in order (sample(n) would serve the same first maps for every chunk).
     from_file = isinstance(gen, SampleFileGenerator)
@@ -440,7 +455,9 @@ def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track) -> It
             raise CosmobenchError(f"{name}: got a torch tensor; sample() must return a numpy array (tensor.cpu().numpy())")
         if getattr(raw, "ndim", 0) >= 1 and raw.shape[0] != size:
             raise CosmobenchError(f"{name}: got {raw.shape[0]} maps instead of {size}; sample(n) must return n maps")
-        yield check_maps(raw, shape=track.shape, name=name, dtype=np.float32)
+        maps = check_maps(raw, shape=track.shape, name=name, dtype=np.float32, allow_below_minus_one=True,
+                          allow_constant=True)
+        yield tally.apply(maps)[0]
 
 
 def _rebatch(chunks: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
@@ -460,10 +477,11 @@ def _rebatch(chunks: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarr
 
 
 def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, progress):
-    """Summaries of n model maps (and the first few maps), sampling and summarising batch by batch."""
+    """Summaries of n model maps, the first few maps and the validity tally, batch by batch."""
     parts: list[list[np.ndarray]] = [[] for _ in stats]
     kept: list[np.ndarray] = []
-    chunks = _draw_chunks(resolved, n, seed, track)
+    tally = ValidityTally()
+    chunks = _draw_chunks(resolved, n, seed, track, tally)
     bar = _progress(n, f"scoring {resolved.name}", progress)
     try:
         batches = _rebatch(chunks, batch_size)
@@ -481,7 +499,7 @@ def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, prog
     finally:
         bar.close()
     maps = np.concatenate(kept, axis=0)[:N_KEEP_MAPS]
-    return [np.concatenate(p, axis=0) for p in parts], maps
+    return [np.concatenate(p, axis=0) for p in parts], maps, tally
 
 
 # ------------------------------------------------------------------------------------------ budget
@@ -720,7 +738,7 @@ def evaluate(
     summarised = stats + ([feature_stat] if with_memo and all(s is not feature_stat for s in stats) else [])
     _check_budget(summarised, src, n, batch_size)
 
-    model_summ, model_maps = _model_summaries(
+    model_summ, model_maps, validity = _model_summaries(
         resolved, summarised, n=n, seed=seed, track=src.track, batch_size=batch_size, clock=clock, progress=progress
     )
     with clock("reference"):
@@ -740,6 +758,7 @@ def evaluate(
             feats = model_summ[[i for i, s in enumerate(summarised) if s is feature_stat][0]]
             memo = memorisation_score(feats, ref["test_features"], ref["train"], seed=seed)
             metrics[memo.name] = memo
+        metrics["validity"] = validity.score()
         curves = {s.name: _curve(s, m, rc) for s, m, rc in zip(stats, model_summ, ref["compare"])}
 
     return Result(

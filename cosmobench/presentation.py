@@ -51,6 +51,7 @@ __all__ = [
     "verdict",
     "verdict_level",
     "level_word",
+    "validity_flag",
 ]
 
 #: Best-case ×floor under which a metric reads "≈ reference": within bootstrap noise a model this close
@@ -140,8 +141,8 @@ class MetricInfo:
 
 
 #: Score-card order of the metrics; metrics not listed here follow, alphabetically.
-METRIC_ORDER = ("power", "pdf", "mean", "moments", "structures", "minkowski", "peaks", "bispectrum", "diversity",
-                "memorisation")
+METRIC_ORDER = ("validity", "power", "pdf", "mean", "moments", "structures", "minkowski", "peaks", "bispectrum",
+                "diversity", "memorisation")
 
 METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("power", "power spectrum", "P(k) of the maps"),
@@ -158,6 +159,10 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("memorisation", "memorisation",
                "(higher is better) distance of generated maps to their nearest training map relative to unseen "
                "test maps: ×1 = no copying, below 1 = closer to training maps than real maps are"),
+    MetricInfo("validity", "validity",
+               "(higher is better, not in the composite) share of physically valid maps: a map with a pixel "
+               "δ < −1 or without fluctuations is invalid and is scored with δ clipped at −1; rows with invalid "
+               "maps are marked ⚠"),
 )}
 
 
@@ -233,11 +238,38 @@ def ratio_ci(m: Any) -> "tuple[float, float] | None":
     return lo * scale, hi * scale
 
 
+def _is_validity(m: Any, name: str = "") -> bool:
+    return (name or _get(m, "name", "")) == "validity" or _get(m, "distance", "") == "valid_fraction"
+
+
+def validity_flag(m: Any) -> str:
+    """How physically invalid a model's maps were, in one phrase; ``""`` when all were valid (or not measured).
+
+    ``m`` is the ``validity`` metric of a result (see :mod:`cosmobench.compare.validity`), or None.
+    """
+    value = _finite(_get(m, "value")) if m is not None else None
+    if value is None or value >= 1.0:
+        return ""
+    x = _get(m, "extra") or {}
+    parts = [f"{100 * (1 - value):.3g}% of maps invalid"]
+    if x.get("maps_below_minus_one"):
+        parts.append(f"{100 * x.get('pixels_below_minus_one_fraction', 0):.3g}% of pixels δ < −1, clipped to −1")
+    if x.get("constant_maps"):
+        parts.append(f"{x['constant_maps']} constant maps")
+    return parts[0] + (" (" + "; ".join(parts[1:]) + ")" if len(parts) > 1 else "")
+
+
 def verdict_level(m: Any) -> str:
-    """The verdict of a metric as one of :data:`VERDICT_LEVELS` (see the module docstring for the rule)."""
+    """The verdict of a metric as one of :data:`VERDICT_LEVELS` (see the module docstring for the rule).
+
+    Validity is not graded by noise floors: all maps valid is "similar", any invalid share "far" (a
+    physically impossible map is never close).
+    """
     ratio = _finite(_get(m, "ratio"))
     if ratio is None:
         return "na"
+    if _is_validity(m):
+        return "similar" if ratio >= 1.0 else "far"
     rci = ratio_ci(m)
     if _get(m, "higher_is_better", False):
         factor = 1.0 / ratio if ratio > 0 else math.inf
@@ -261,6 +293,8 @@ def verdict(m: Any, name: str = "") -> str:
     Memorisation reads ``"no copying"`` when ≈ reference and ``"copies training maps"`` otherwise.
     """
     level = verdict_level(m)
+    if _is_validity(m, name) and level != "na":
+        return validity_flag(m) or "all maps valid"
     if (name or _get(m, "name", "")) == "memorisation" and level != "na":
         return "no copying" if level == "similar" else "copies training maps"
     return level_word(level)

@@ -34,7 +34,7 @@ from cosmobench.data.track import Track
 from cosmobench.errors import CosmobenchError
 # Formatting and the verdict live in presentation; the old names stay importable from here.
 from cosmobench.presentation import (  # noqa: F401 - SIMILAR_RATIO, verdict: old import paths
-    SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, fmt_seconds, ratio_ci, verdict)
+    SIMILAR_RATIO, fmt_interval, fmt_number, fmt_ratio, fmt_seconds, ratio_ci, validity_flag, verdict)
 
 format_ratio = fmt_ratio
 
@@ -335,6 +335,10 @@ def scorecard(result: "Result | dict") -> str:
         f"{ref.get('n_compare')} compare / {ref.get('n_floor')} floor maps (split by {ref.get('floor_split')}, "
         f"summaries {ref.get('summaries')}); n={r.n} seed={r.seed}",
     ]
+    valid = r.metrics.get("validity")
+    flag = validity_flag(valid)
+    if flag:
+        head.append(f"WARNING: {flag}; scored by the rule: {(valid.extra or {}).get('rule', '?')}")
     rows = [("metric", "value", "floor", "×floor [95% CI]", "verdict")]
     for name, m in r.metrics.items():
         rci = ratio_ci(m)
