@@ -422,29 +422,43 @@ def reference_summaries(
 # ------------------------------------------------------------------------------------------ sampling
 
 
-def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track,
-                 tally: ValidityTally) -> Iterator[np.ndarray]:
+def _takes_progress(gen: Any) -> bool:
+    """Whether ``gen.sample`` accepts the optional ``progress`` callback (maps' worth of work done)."""
+    try:
+        return "progress" in inspect.signature(gen.sample).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track, tally: ValidityTally,
+                 bar=None) -> Iterator[np.ndarray]:
     """Validated model maps, chunk by chunk (see :data:`SEED_CHUNK`), with the validity rule applied.
 
     Malformed maps (NaN/Inf, shape, dtype) raise; physically invalid ones are counted in ``tally``
-    and clipped at δ = −1 (:mod:`cosmobench.compare.validity`).
+    and clipped at δ = −1 (:mod:`cosmobench.compare.validity`). ``bar`` counts maps drawn; a generator
+    whose ``sample`` takes ``progress=`` moves it during the chunk (per sampler step), the rest after it.
     """
     gen = resolved.generator
     # Sample files are read in order (sample(n) would serve the same first maps for every chunk).
     from_file = isinstance(gen, SampleFileGenerator)
+    live = bar is not None and not getattr(bar, "disable", False)
+    kw = {"progress": bar.update} if live and not from_file and _takes_progress(gen) else {}
     for i, start in enumerate(range(0, n, SEED_CHUNK)):
         size = min(SEED_CHUNK, n - start)
+        before = bar.n if bar is not None else 0
         if from_file:
             raw, how = gen.take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
         else:
             s = chunk_seed(seed, i)
             how = f"sample({size}, seed={s}) of batch {i} (maps {start}..{start + size - 1})"
             try:
-                raw = gen.sample(size, seed=s)
+                raw = gen.sample(size, seed=s, **kw)
             except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model's code; KeyboardInterrupt passes
                 raise plugin_error(
                     f"model {resolved.name!r}: {how}", exc, "fix the generator (nothing was written)"
                 ) from None
+        if bar is not None:
+            bar.update(before + size - bar.n)  # whole maps, whatever the generator reported
         name = f"model maps from {how}"
         if not hasattr(raw, "shape") or not hasattr(raw, "dtype"):
             try:
@@ -481,8 +495,8 @@ def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, prog
     parts: list[list[np.ndarray]] = [[] for _ in stats]
     kept: list[np.ndarray] = []
     tally = ValidityTally()
-    chunks = _draw_chunks(resolved, n, seed, track, tally)
-    bar = _progress(n, f"scoring {resolved.name}", progress)
+    bar = _progress(n, f"sampling and scoring {resolved.name}", progress)
+    chunks = _draw_chunks(resolved, n, seed, track, tally, bar)
     try:
         batches = _rebatch(chunks, batch_size)
         while True:
@@ -495,7 +509,6 @@ def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, prog
             with clock("statistics"):
                 for k, s in enumerate(_summarize(stats, batch, validated=True)):
                     parts[k].append(s)
-            bar.update(batch.shape[0])
     finally:
         bar.close()
     maps = np.concatenate(kept, axis=0)[:N_KEEP_MAPS]
