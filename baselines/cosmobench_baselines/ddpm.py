@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from cosmobench_baselines import transforms as T
 from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint, training_info
 from cosmobench_baselines.samplers import dpmpp_2m_sample
+from cosmobench_baselines.samplers import spaced_timesteps as ddim_timesteps
 from cosmobench_baselines.samplers import predictions as _predictions
 from cosmobench_baselines.unet import UNet, count_parameters
 
@@ -72,11 +73,17 @@ def build_model(model_cfg: dict) -> UNet:
 
 # --------------------------------------------------------------------------------------- loss
 def diffusion_loss(model, x0: torch.Tensor, alphas_bar: torch.Tensor, prediction: str = "eps",
-                   generator: "torch.Generator | None" = None) -> torch.Tensor:
-    """MSE of the ε (or v) prediction at t ~ U{0..T−1}; noise drawn from ``generator`` on x0's device."""
+                   generator: "torch.Generator | None" = None, *, t: "torch.Tensor | None" = None,
+                   eps: "torch.Tensor | None" = None) -> torch.Tensor:
+    """MSE of the ε (or v) prediction at t ~ U{0..T−1}; noise drawn from ``generator`` on x0's device.
+
+    ``t`` and ``eps`` given (both) are used instead of drawing them (data-parallel ranks draw the global
+    batch's and keep their rows).
+    """
     b = x0.shape[0]
-    t = torch.randint(0, alphas_bar.numel(), (b,), device=x0.device, generator=generator)
-    eps = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
+    if t is None or eps is None:
+        t = torch.randint(0, alphas_bar.numel(), (b,), device=x0.device, generator=generator)
+        eps = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
     ab = alphas_bar.to(x0.device)[t].float().view(b, 1, 1, 1)
     xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
     target = eps if prediction == "eps" else ab.sqrt() * eps - (1 - ab).sqrt() * x0
@@ -120,13 +127,6 @@ def ddpm_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, noise: Noise, 
         if progress is not None:
             progress(1)
     return x
-
-
-def ddim_timesteps(T_: int, steps: int) -> list[int]:
-    """``steps`` distinct timesteps evenly spaced in [0, T−1], descending, always ending at 0."""
-    steps = max(1, min(int(steps), T_))
-    ts = np.unique(np.round(np.linspace(0, T_ - 1, steps)).astype(int))
-    return [int(t) for t in ts[::-1]]
 
 
 @torch.no_grad()
@@ -231,6 +231,12 @@ class DiffusionGenerator:
             "parameters": count_parameters(self.model),
             **training_info(prov),
         }
+        self.info["trained"] = "; ".join(x for x in (self.info["trained"], self.sampler_label) if x)
+
+    @property
+    def sampler_label(self) -> str:
+        """E.g. ``"sampler dpm++2m, 15 calls"`` (leaderboard rows say how the maps were drawn)."""
+        return f"sampler {self.sampler}, {self.network_calls} calls"
 
     @property
     def network_calls(self) -> int:
@@ -332,6 +338,16 @@ class DiffusionTrainer:
                                     weight_decay=float(tr.get("weight_decay", 0.0)))
         self.gen = torch.Generator(device=device).manual_seed(seed + 1)
         self.step_count = 0
+        self.dist = None
+        self.net = self.model  # what the loss calls: the model, or its DistributedDataParallel wrapper
+
+    def attach(self, dist) -> None:
+        """Train data-parallel over ``dist`` (:class:`~cosmobench_baselines.distributed.Dist`)."""
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        self.dist = dist
+        ids = [self.device] if self.device.type == "cuda" else None
+        self.net = DDP(self.model, device_ids=ids)
 
     def parameters(self) -> int:
         return count_parameters(self.model)
@@ -346,8 +362,15 @@ class DiffusionTrainer:
         for g in self.opt.param_groups:
             g["lr"] = self.lr_at(self.step_count)
         self.model.train()
+        dist = self.dist
+        world = dist.world if dist is not None else 1
+        # the global batch's t and ε, in the order one process would draw them; this rank keeps its rows
+        t = torch.randint(0, self.alphas_bar.numel(), (x0.shape[0] * world,), device=x0.device, generator=self.gen)
+        eps = torch.randn((x0.shape[0] * world, *x0.shape[1:]), device=x0.device, generator=self.gen, dtype=x0.dtype)
+        if dist is not None:
+            t, eps = dist.local(t), dist.local(eps)
         with autocast():
-            loss = diffusion_loss(self.model, x0, self.alphas_bar, self.prediction, generator=self.gen)
+            loss = diffusion_loss(self.net, x0, self.alphas_bar, self.prediction, t=t, eps=eps)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if tr.get("grad_clip"):
@@ -359,7 +382,11 @@ class DiffusionTrainer:
             with torch.no_grad():
                 for pe, p in zip(self.ema.parameters(), self.model.parameters()):
                     pe.lerp_(p, 1 - d)
-        return {"loss": float(loss.detach())}
+        rec = loss.detach().float().reshape(1)
+        if dist is not None and dist.active:  # log the global batch's loss, not this rank's
+            torch.distributed.all_reduce(rec)
+            rec /= world
+        return {"loss": float(rec)}
 
     def sampling_state(self) -> dict:
         net = self.ema if self.ema is not None else self.model

@@ -9,9 +9,10 @@ where D = x̂0(x_t, t) is first order (DDIM) and the multistep "2M" variant extr
 D = (1 + 1/(2r)) x̂0_t − 1/(2r) x̂0_prev with r = h_prev / h, one network call per step. Twelve to twenty
 steps reach what DDIM needs fifty for (the paper's figures; measured for ``ddpm`` in the README).
 
-The last step goes to the clean data (σ = 0, h = ∞) and is first order: x = x̂0 (as in k-diffusion and
-diffusers' ``lower_order_final``). Time steps are the diffusers "linspace" spacing on the model's T discrete
-steps: ``steps`` evaluations, t = T − 1 first, t = 0 never evaluated (it is the clean end).
+Time steps run from T − 1 down to 0 on the model's discrete grid, quadratically spaced
+(:func:`quadratic_timesteps`); the first and the last update are first order (diffusers'
+``lower_order_final``), and the network's x̂0 at t = 0 is the sample. On Gaussian data, where the ODE is
+exact, this reaches 10× less error than DDIM at 10–15 calls on the cosine schedule (``baselines/tests``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-__all__ = ["predictions", "dpmpp_timesteps", "dpmpp_2m_sample"]
+__all__ = ["predictions", "spaced_timesteps", "quadratic_timesteps", "dpmpp_2m_sample"]
 
 Noise = Callable[[tuple], torch.Tensor]
 
@@ -43,11 +44,29 @@ def predictions(out: torch.Tensor, x: torch.Tensor, ab: torch.Tensor, prediction
     return x0, eps
 
 
-def dpmpp_timesteps(T_: int, steps: int) -> list[int]:
-    """``steps`` descending discrete timesteps from T − 1, evenly spaced, excluding 0 (the clean end)."""
-    steps = max(1, min(int(steps), T_ - 1))
-    ts = np.round(np.linspace(0, T_ - 1, steps + 1)).astype(int)[::-1][:-1]
-    return [int(t) for t in ts]
+def spaced_timesteps(T_: int, steps: int) -> list[int]:
+    """``steps`` distinct timesteps evenly spaced in [0, T−1], descending, always ending at 0.
+
+    Ending at t = 0 matters: the last network call then sees a nearly clean map (σ ≈ 0.006 for the
+    cosine schedule) and x̂0 there is the sample. A spacing that stops at t = (T − 1)/steps (diffusers'
+    "linspace") returns the posterior *mean* at σ ≈ 0.12 for 15 steps, which smooths the small scales
+    — and, through exp(), lowers the mean and the power of δ.
+    """
+    steps = max(1, min(int(steps), T_))
+    ts = np.unique(np.round(np.linspace(0, T_ - 1, steps)).astype(int))
+    return [int(t) for t in ts[::-1]]
+
+
+def quadratic_timesteps(T_: int, steps: int) -> list[int]:
+    """``steps`` distinct descending timesteps from T − 1 to 0, spaced as t ∝ u², u uniform (DDIM's "quad").
+
+    Denser near t = 0, where λ = log(α/σ) changes fastest: with even spacing the last interval of the cosine
+    schedule jumps by Δλ ≈ 2.5 after steps of ≈ 0.3, and the multistep extrapolation across it (weight
+    1/(2r) ≈ 4) overshoots; the quadratic spacing keeps consecutive Δλ comparable.
+    """
+    steps = max(1, min(int(steps), T_))
+    ts = np.unique(np.round(np.linspace(0.0, np.sqrt(T_ - 1), steps) ** 2).astype(int))
+    return [int(t) for t in ts[::-1]]
 
 
 @torch.inference_mode()
@@ -78,7 +97,7 @@ def dpmpp_2m_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, *, steps: 
         The sample, in the model's (normalised) data space.
     """
     ab = alphas_bar.to(x.device, torch.float64)
-    ts = dpmpp_timesteps(ab.numel(), steps)
+    ts = quadratic_timesteps(ab.numel(), steps)
     alpha, sigma = ab.sqrt(), (1 - ab).sqrt()
     lam = torch.log(alpha / sigma)
     x0_prev, h_prev = None, None
@@ -93,7 +112,7 @@ def dpmpp_2m_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, *, steps: 
         else:
             s_ = ts[j + 1]
             h = lam[s_] - lam[t_]
-            if x0_prev is None:
+            if x0_prev is None or j + 2 == len(ts):  # first step, and the last update: first order
                 d = x0
             else:
                 r = h_prev / h
