@@ -1,7 +1,7 @@
 """Benchmark of diffusion sampling on the CPU (pytest-benchmark): DPM-Solver++(2M) beside DDIM-50.
 
 The packaged ``ddpm`` checkpoint draws the same maps (same seed) with the default sampler,
-DPM-Solver++(2M) in 15 network calls, and with the checkpoint's training-time DDIM in 50, timed in the
+DPM-Solver++(2M) in 20 network calls, and with the checkpoint's training-time DDIM in 50, timed in the
 same run; ``benchmark.extra_info`` holds the seconds per map of both and their ratio. The README's
 score table shows that the fast sampler scores no worse. Default: 4 maps; ``COSMOBENCH_BENCH_FULL=1``: 32.
 """
@@ -29,7 +29,7 @@ def _best(fn, rounds):
 
 
 def test_bench_ddpm_sampling(benchmark):
-    fast = ddpm_factory(device="cpu")  # the default: DPM-Solver++(2M), 15 calls
+    fast = ddpm_factory(device="cpu")  # the default: DPM-Solver++(2M), 20 calls
     ddim = ddpm_factory(device="cpu", sampler="ddim", steps=50)
     fast.sample(1, seed=1)  # first-call overheads outside the timing
     maps = benchmark.pedantic(fast.sample, args=(N,), kwargs={"seed": 0}, rounds=1, iterations=1)
@@ -43,4 +43,4 @@ def test_bench_ddpm_sampling(benchmark):
         ddim50_s_per_map=t_ddim / N, speedup_vs_ddim50=t_ddim / t_fast, log_density_correlation=corr,
     )
     assert corr > 0.9
-    assert t_ddim / t_fast > 1.5  # 50 / 15 calls: ≈ 3.3 on a quiet machine
+    assert t_ddim / t_fast > 1.5  # 50 / 20 calls: ≈ 2.5 on a quiet machine
