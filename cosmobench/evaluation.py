@@ -441,11 +441,12 @@ def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track, tally
     gen = resolved.generator
     # Sample files are read in order (sample(n) would serve the same first maps for every chunk).
     from_file = isinstance(gen, SampleFileGenerator)
-    live = bar is not None and not getattr(bar, "disable", False)
-    kw = {"progress": bar.update} if live and not from_file and _takes_progress(gen) else {}
+    live = bar is not None and not getattr(bar, "disable", False) and not from_file and _takes_progress(gen)
     for i, start in enumerate(range(0, n, SEED_CHUNK)):
         size = min(SEED_CHUNK, n - start)
         before = bar.n if bar is not None else 0
+        # fractional reports (b / steps per step) may round past the chunk: never beyond it
+        kw = {"progress": lambda k, end=before + size: bar.update(max(0.0, min(k, end - bar.n)))} if live else {}
         if from_file:
             raw, how = gen.take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
         else:

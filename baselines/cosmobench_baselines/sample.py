@@ -46,12 +46,14 @@ def draw(generator, n: int, seed: int, progress: bool = False) -> np.ndarray:
     from tqdm.auto import tqdm
 
     bar = tqdm(total=n, unit="map", disable=not progress, file=sys.stderr, smoothing=0.05)
-    kw = {"progress": bar.update} if progress and _accepts_progress(generator) else {}
+    live = progress and _accepts_progress(generator)
     parts = []
     try:
         for i in range((n + CHUNK - 1) // CHUNK):
             size = min(CHUNK, n - CHUNK * i)
             before = bar.n
+            # fractional reports (b / steps per step) may round past the chunk: never beyond it
+            kw = {"progress": lambda k, end=before + size: bar.update(max(0.0, min(k, end - bar.n)))} if live else {}
             parts.append(generator.sample(size, seed=chunk_seed(seed, i), **kw))
             bar.update(before + size - bar.n)  # whole maps, whatever the generator reported
     finally:
