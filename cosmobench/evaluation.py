@@ -49,6 +49,7 @@ from cosmobench.compare.null import (
     null_set_size,
     rows_seen,
 )
+from cosmobench.compare.validity import ValidityTally
 from cosmobench.errors import CosmobenchError
 from cosmobench.registry import ResolvedModel, SampleFileGenerator, plugin_error, resolve
 from cosmobench.results import Result
@@ -204,6 +205,7 @@ def _rows_of(group: _Group, boxes: "set[int]") -> np.ndarray:
 
 def _summarize(stats: Sequence[Statistic], maps: np.ndarray, validated: bool = False) -> list[np.ndarray]:
     out = []
+    constant = None
     for stat, s in zip(stats, summarize_batch(stats, maps, validated=validated)):
         s = np.asarray(s, dtype=np.float64)
         if s.ndim != 2 or s.shape[0] != maps.shape[0]:
@@ -211,6 +213,14 @@ def _summarize(stats: Sequence[Statistic], maps: np.ndarray, validated: bool = F
                 f"statistic {stat.name!r} returned summaries of shape {s.shape} for {maps.shape[0]} maps; "
                 "a statistic must return (n, d)"
             )
+        bad = ~np.isfinite(s)
+        if bad.any():
+            # A constant map leaves ratios such as skewness or Q at 0/0; the validity rule sets them to 0.
+            # Non-finite summaries of a map with fluctuations stay an error (check_rows downstream).
+            if constant is None:
+                flat = maps.reshape(maps.shape[0], -1)
+                constant = flat.max(axis=1) == flat.min(axis=1)
+            s = np.where(bad & constant[:, None], 0.0, s)
         out.append(s)
     return out
 
@@ -495,24 +505,44 @@ def _cached_nn(src, stat: Statistic, groups: dict, test: np.ndarray, train: np.n
 # ------------------------------------------------------------------------------------------ sampling
 
 
-def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track) -> Iterator[np.ndarray]:
-    """Validated model maps, chunk by chunk (see :data:`SEED_CHUNK`)."""
+def _takes_progress(gen: Any) -> bool:
+    """Whether ``gen.sample`` accepts the optional ``progress`` callback (maps' worth of work done)."""
+    try:
+        return "progress" in inspect.signature(gen.sample).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track, tally: ValidityTally,
+                 bar=None) -> Iterator[np.ndarray]:
+    """Validated model maps, chunk by chunk (see :data:`SEED_CHUNK`), with the validity rule applied.
+
+    Malformed maps (NaN/Inf, shape, dtype) raise; physically invalid ones are counted in ``tally``
+    and clipped at δ = −1 (:mod:`cosmobench.compare.validity`). ``bar`` counts maps drawn; a generator
+    whose ``sample`` takes ``progress=`` moves it during the chunk (per sampler step), the rest after it.
+    """
     gen = resolved.generator
     # Sample files are read in order (sample(n) would serve the same first maps for every chunk).
     from_file = isinstance(gen, SampleFileGenerator)
+    live = bar is not None and not getattr(bar, "disable", False) and not from_file and _takes_progress(gen)
     for i, start in enumerate(range(0, n, SEED_CHUNK)):
         size = min(SEED_CHUNK, n - start)
+        before = bar.n if bar is not None else 0
+        # fractional reports (b / steps per step) may round past the chunk: never beyond it
+        kw = {"progress": lambda k, end=before + size: bar.update(max(0.0, min(k, end - bar.n)))} if live else {}
         if from_file:
             raw, how = gen.take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
         else:
             s = chunk_seed(seed, i)
             how = f"sample({size}, seed={s}) of batch {i} (maps {start}..{start + size - 1})"
             try:
-                raw = gen.sample(size, seed=s)
+                raw = gen.sample(size, seed=s, **kw)
             except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model's code; KeyboardInterrupt passes
                 raise plugin_error(
                     f"model {resolved.name!r}: {how}", exc, "fix the generator (nothing was written)"
                 ) from None
+        if bar is not None:
+            bar.update(before + size - bar.n)  # whole maps, whatever the generator reported
         name = f"model maps from {how}"
         if not hasattr(raw, "shape") or not hasattr(raw, "dtype"):
             try:
@@ -523,7 +553,9 @@ def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track) -> It
             raise CosmobenchError(f"{name}: got a torch tensor; sample() must return a numpy array (tensor.cpu().numpy())")
         if getattr(raw, "ndim", 0) >= 1 and raw.shape[0] != size:
             raise CosmobenchError(f"{name}: got {raw.shape[0]} maps instead of {size}; sample(n) must return n maps")
-        yield check_maps(raw, shape=track.shape, name=name, dtype=np.float32)
+        maps = check_maps(raw, shape=track.shape, name=name, dtype=np.float32, allow_below_minus_one=True,
+                          allow_constant=True)
+        yield tally.apply(maps)[0]
 
 
 def _rebatch(chunks: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
@@ -543,11 +575,12 @@ def _rebatch(chunks: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarr
 
 
 def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, progress):
-    """Summaries of n model maps (and the first few maps), sampling and summarising batch by batch."""
+    """Summaries of n model maps, the first few maps and the validity tally, batch by batch."""
     parts: list[list[np.ndarray]] = [[] for _ in stats]
     kept: list[np.ndarray] = []
-    chunks = _draw_chunks(resolved, n, seed, track)
-    bar = _progress(n, f"scoring {resolved.name}", progress)
+    tally = ValidityTally()
+    bar = _progress(n, f"sampling and scoring {resolved.name}", progress)
+    chunks = _draw_chunks(resolved, n, seed, track, tally, bar)
     try:
         batches = _rebatch(chunks, batch_size)
         while True:
@@ -560,11 +593,10 @@ def _model_summaries(resolved, stats, *, n, seed, track, batch_size, clock, prog
             with clock("statistics"):
                 for k, s in enumerate(_summarize(stats, batch, validated=True)):
                     parts[k].append(s)
-            bar.update(batch.shape[0])
     finally:
         bar.close()
     maps = np.concatenate(kept, axis=0)[:N_KEEP_MAPS]
-    return [np.concatenate(p, axis=0) for p in parts], maps
+    return [np.concatenate(p, axis=0) for p in parts], maps, tally
 
 
 # ------------------------------------------------------------------------------------------ budget
@@ -803,7 +835,7 @@ def evaluate(
     summarised = stats + ([feature_stat] if with_memo and all(s is not feature_stat for s in stats) else [])
     _check_budget(summarised, src, n, batch_size)
 
-    model_summ, model_maps = _model_summaries(
+    model_summ, model_maps, validity = _model_summaries(
         resolved, summarised, n=n, seed=seed, track=src.track, batch_size=batch_size, clock=clock, progress=progress
     )
     with clock("reference"):
@@ -833,6 +865,8 @@ def evaluate(
         # Holm over the result's metrics: a perfect generator gets no flag anywhere with probability >= 95%.
         for name, p_adj in holm({k: m.p_value for k, m in metrics.items()}).items():
             metrics[name].p_adjusted = p_adj
+        # Validity has no null (a real map is never invalid), so it stays out of the Holm family.
+        metrics["validity"] = validity.score()
         curves = {s.name: _curve(s, m, rc) for s, m, rc in zip(stats, model_summ, ref["compare"])}
 
     return Result(

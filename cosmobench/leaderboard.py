@@ -244,6 +244,9 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         r = dict(zip(frame.columns, row))
         model = r["model"] + (f" [ckpt {r['checkpoint']}]" if r["checkpoint"] else "")
+        valid = r.get("validity", np.nan)
+        if np.isfinite(valid) and valid < 1.0:
+            model += f" ⚠ {100 * (1 - valid):.3g}% invalid maps"
         comp = fmt_ratio(r["composite"])
         if np.isfinite(r["composite_sd"]):
             comp += f" ± {fmt_number(r['composite_sd'], 2)}"

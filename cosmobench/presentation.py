@@ -48,6 +48,7 @@ __all__ = [
     "fmt_p",
     "fmt_effect",
     "fmt_null_band",
+    "validity_flag",
 ]
 
 #: No longer used by the verdict (p-values decide, :mod:`cosmobench.compare.verdict`); kept for old imports.
@@ -137,8 +138,8 @@ class MetricInfo:
 
 
 #: Score-card order of the metrics; metrics not listed here follow, alphabetically.
-METRIC_ORDER = ("power", "pdf", "mean", "moments", "structures", "minkowski", "peaks", "bispectrum", "diversity",
-                "memorisation")
+METRIC_ORDER = ("validity", "power", "pdf", "mean", "moments", "structures", "minkowski", "peaks", "bispectrum",
+                "diversity", "memorisation")
 
 METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("power", "power spectrum", "P(k) of the maps"),
@@ -155,6 +156,10 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("memorisation", "memorisation",
                "(higher is better) distance of generated maps to their nearest training map relative to unseen "
                "test maps: ×1 = no copying, below 1 = closer to training maps than real maps are"),
+    MetricInfo("validity", "validity",
+               "(higher is better, not in the composite) share of physically valid maps: a map with a pixel "
+               "δ < −1 or without fluctuations is invalid and is scored with δ clipped at −1; rows with invalid "
+               "maps are marked ⚠"),
 )}
 
 
@@ -230,12 +235,35 @@ def ratio_ci(m: Any) -> "tuple[float, float] | None":
     return lo * scale, hi * scale
 
 
+def _is_validity(m: Any, name: str = "") -> bool:
+    return (name or _get(m, "name", "")) == "validity" or _get(m, "distance", "") == "valid_fraction"
+
+
+def validity_flag(m: Any) -> str:
+    """How physically invalid a model's maps were, in one phrase; ``""`` when all were valid (or not measured).
+
+    ``m`` is the ``validity`` metric of a result (see :mod:`cosmobench.compare.validity`), or None.
+    """
+    value = _finite(_get(m, "value")) if m is not None else None
+    if value is None or value >= 1.0:
+        return ""
+    x = _get(m, "extra") or {}
+    parts = [f"{100 * (1 - value):.3g}% of maps invalid"]
+    if x.get("maps_below_minus_one"):
+        parts.append(f"{100 * x.get('pixels_below_minus_one_fraction', 0):.3g}% of pixels δ < −1, clipped to −1")
+    if x.get("constant_maps"):
+        parts.append(f"{x['constant_maps']} constant maps")
+    return parts[0] + (" (" + "; ".join(parts[1:]) + ")" if len(parts) > 1 else "")
+
+
 def verdict_level(m: Any, name: str = "") -> str:
     """The verdict of a metric as one of :data:`VERDICT_LEVELS`, for colours and grading.
 
     Whether a metric is flagged is decided by :func:`cosmobench.compare.verdict.verdict` (the one rule:
-    Holm-adjusted p ≤ 0.05, or, for schema-v1 results, an interval excluding ×1); a flagged metric is then
-    graded by how far it is: "close" below ×3, "off" below ×10, "far" beyond (mirrored for memorisation).
+    Holm-adjusted p ≤ 0.05, or, for schema-v1 results, an interval excluding ×1; validity: any invalid
+    map); a flagged metric is then graded by how far it is: "close" below ×3, "off" below ×10, "far"
+    beyond (mirrored for memorisation). A flagged validity is always "far": a physically impossible map
+    is never close.
     """
     from cosmobench.compare.verdict import verdict as _rule
 
@@ -245,6 +273,8 @@ def verdict_level(m: Any, name: str = "") -> str:
         return "na"
     if not v.flagged:
         return "similar"
+    if _is_validity(m, name):
+        return "far"
     factor = (1.0 / ratio if ratio > 0 else math.inf) if _get(m, "higher_is_better", False) else ratio
     if factor < _CLOSE:
         return "close"
@@ -257,11 +287,14 @@ def verdict(m: Any, name: str = "") -> str:
     """The verdict label of a metric (its dict in a result file, or a ``MetricScore``).
 
     :func:`cosmobench.compare.verdict.verdict` decides: "≈ reference", "worse than reference", "copies
-    training maps" (memorisation) or "n/a".
+    training maps" (memorisation), "invalid maps" (validity, phrased here with its shares) or "n/a".
     """
     from cosmobench.compare.verdict import verdict as _rule
 
-    return _rule(m, name or str(_get(m, "name", "") or "")).label
+    v = _rule(m, name or str(_get(m, "name", "") or ""))
+    if _is_validity(m, name) and v.flagged is not None:
+        return validity_flag(m) or "all maps valid"
+    return v.label
 
 
 def level_word(level: str) -> str:

@@ -37,7 +37,8 @@ from cosmobench.data.track import Track
 from cosmobench.errors import CosmobenchError
 # Formatting and the verdict live in presentation; the old names stay importable from here.
 from cosmobench.presentation import (  # noqa: F401 - SIMILAR_RATIO, verdict: old import paths
-    SIMILAR_RATIO, fmt_effect, fmt_interval, fmt_null_band, fmt_number, fmt_p, fmt_ratio, fmt_seconds, ratio_ci, verdict)
+    SIMILAR_RATIO, fmt_effect, fmt_interval, fmt_null_band, fmt_number, fmt_p, fmt_ratio, fmt_seconds, ratio_ci,
+    validity_flag, verdict)
 
 format_ratio = fmt_ratio
 
@@ -357,11 +358,15 @@ def scorecard(result: "Result | dict") -> str:
         + (f" of boxes {null.get('pool_boxes')}, {null.get('draws')} null sets" if null else f" (split by {ref.get('floor_split')})")
         + f" (summaries {ref.get('summaries')}); n={r.n} seed={r.seed}",
     ]
+    valid = r.metrics.get("validity")
+    flag = validity_flag(valid)
+    if flag:
+        head.append(f"WARNING: {flag}; scored by the rule: {(valid.extra or {}).get('rule', '?')}")
     rows = [("metric", "value", "×null", "null 95%", "p (Holm)", "verdict")]
     effects = []
     for name, m in r.metrics.items():
         v = _verdict(m, name)
-        rows.append((name, fmt_number(m.value), fmt_ratio(m.ratio), fmt_null_band(m), fmt_p(v.p), v.label))
+        rows.append((name, fmt_number(m.value), fmt_ratio(m.ratio), fmt_null_band(m), fmt_p(v.p), verdict(m, name)))
         for ename, e in (m.effects or {}).items():
             effects.append(f"  {name}.{ename}: {fmt_effect(e)} — {e.get('description', '')}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

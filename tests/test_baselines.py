@@ -323,7 +323,7 @@ def test_diffusion_samplers_options(tmp_path):
     cfg = tiny_config("ddpm-seed")
     path = train.train(cfg, steps=1, maps=fake_reference(8), out=tmp_path, progress=False)
     ck = checkpoint.load_checkpoint(path)
-    anc = ddpm.ddpm_seed_factory(checkpoint=ck)
+    anc = ddpm.ddpm_seed_factory(checkpoint=ck, sampler="config")  # the checkpoint's own: the seed's ancestral
     assert anc.sampler == "ddpm" and anc.info["sampler_steps"] == 12
     fast = ddpm.ddpm_seed_factory(checkpoint=ck, sampler="ddim", steps=3)
     x = fast.sample(2, seed=0)

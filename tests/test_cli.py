@@ -62,13 +62,14 @@ def _bad(kind):
         return maps
     if kind == "int":
         return (maps * 100).astype(np.int16)
-    if kind == "below":
-        return maps - 2.5
+    if kind == "inf":
+        maps[3, 0, 0] = np.inf
+        return maps
     raise AssertionError(kind)
 
 
 @pytest.mark.parametrize("kind, match", [("shape", "32x32"), ("nan", "NaN"), ("int", "not floating point"),
-                                         ("below", "below −1")])
+                                         ("inf", "NaN or Inf")])
 def test_bad_samples_exit_2_without_traceback_or_file(small_source, tmp_path, capsys, kind, match):
     samples = tmp_path / f"bad_{kind}.npy"
     np.save(samples, _bad(kind))
@@ -78,6 +79,19 @@ def test_bad_samples_exit_2_without_traceback_or_file(small_source, tmp_path, ca
     assert code == 2
     assert err.startswith("error: ") and match in err and "Traceback" not in err + out
     assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_physically_invalid_samples_are_scored_and_flagged(small_source, tmp_path, capsys):
+    """δ < −1 is a bad model, not malformed data: exit 0, a result file, the warning on the score card."""
+    samples = tmp_path / "below.npy"
+    np.save(samples, lognormal_maps(N) - 2.5)
+    out_dir = tmp_path / "results"
+    code, out, err = run(capsys, "evaluate", "--model", samples, "--n", N, "--source", "sim-small", "--out", out_dir,
+                         "--no-progress")
+    assert code == 0, err
+    assert "WARNING: 100% of maps invalid" in out and "clipped to −1" in out
+    d = load_result(next(out_dir.glob("below__*.json")))
+    assert d["metrics"]["validity"]["value"] == 0.0
 
 
 def test_factory_options(small_source, tmp_path, capsys):

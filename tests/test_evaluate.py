@@ -157,8 +157,6 @@ class Bad:
             maps[3, 5, 5] = np.nan
         elif self.kind == "count":
             maps = maps[:-1]
-        elif self.kind == "below":
-            maps[0] -= 3
         elif self.kind == "shape":
             maps = maps[:, :32, :32]
         elif self.kind == "int":
@@ -166,7 +164,7 @@ class Bad:
         return maps
 
 
-@pytest.mark.parametrize("kind, match", [("nan", "NaN"), ("count", "instead of 16"), ("below", "below −1"),
+@pytest.mark.parametrize("kind, match", [("nan", "NaN"), ("count", "instead of 16"),
                                          ("shape", "32x32"), ("int", "not floating point")])
 def test_bad_generator_output_names_the_batch(small_source, monkeypatch, kind, match):
     monkeypatch.setattr(evaluate_module, "SEED_CHUNK", 16)
@@ -204,3 +202,39 @@ def test_floor_split_by_box_and_by_tile():
     assert [p[0] for p in compare.pieces] == [0] and [p[0] for p in pool.pieces] == [1, 3, 4]
     with pytest.raises(CosmobenchError, match="no test boxes"):
         evaluate_module._split_plan(_FakeSource([]))
+
+
+class _Bar:
+    """A stand-in progress bar recording its updates."""
+
+    disable = False
+
+    def __init__(self, *a, **k):
+        self.n, self.updates = 0, []
+
+    def update(self, k):
+        self.n += k
+        self.updates.append(k)
+
+    def close(self):
+        pass
+
+
+def test_progress_moves_per_sampler_step(small_source, monkeypatch):
+    """A generator that reports its steps moves the bar inside a chunk; the bar ends at n maps exactly."""
+    bars = []
+    monkeypatch.setattr(evaluate_module, "_progress", lambda *a, **k: bars.append(_Bar()) or bars[-1])
+    monkeypatch.setattr(evaluate_module, "SEED_CHUNK", 16)
+
+    class Stepper(Lognormal):
+        def sample(self, n, *, seed, progress=None):
+            for _ in range(4):  # four "sampler steps", each a quarter of the chunk's maps
+                progress(n / 4)
+            return super().sample(n, seed=seed)
+
+    evaluate(Stepper(), n=N, source="sim-small", statistics=["mean"], progress=True)
+    bar = bars[0]
+    assert bar.n == N and bar.updates.count(4.0) == 8  # 2 chunks × 4 steps of 16/4 maps
+    bars.clear()
+    evaluate(Lognormal(), n=N, source="sim-small", statistics=["mean"], progress=True)
+    assert bars[0].n == N and bars[0].updates == [16, 16]  # one update per chunk for plain generators

@@ -171,10 +171,14 @@ def default_checkpoint(name: str) -> dict:
 def describe_training(provenance: dict) -> str:
     """One line saying where and how long a checkpoint was trained, for results and leaderboards.
 
-    E.g. ``"9917 steps, 360 s on NVIDIA H200"``; empty when the provenance does not say.
+    E.g. ``"9917 steps, 360 s on NVIDIA H200; data sim boxes 3 (2048 maps)"``; empty when the
+    provenance does not say. A fine-tuned checkpoint (``init_from``) says what it started from.
     """
     hw = provenance.get("hardware") or {}
     where = hw.get("device_name") or hw.get("device") or ""
+    world = (hw.get("distributed") or {}).get("world_size")
+    if where and world:
+        where = f"{world}× {where}"
     parts = []
     if provenance.get("steps") is not None:
         parts.append(f"{provenance['steps']} steps")
@@ -183,6 +187,16 @@ def describe_training(provenance: dict) -> str:
     text = ", ".join(parts)
     if where:
         text = f"{text} on {where}" if text else f"on {where}"
+    src = provenance.get("source") or {}
+    if src.get("name"):
+        boxes = src.get("boxes")
+        data = f"data {src['name']}" + (f" boxes {','.join(str(b) for b in boxes)}" if boxes else "")
+        if src.get("n_maps"):
+            data += f" ({src['n_maps']} maps)"
+        text = f"{text}; {data}" if text else data
+    init = provenance.get("init_from") or {}
+    if init.get("steps") is not None:
+        text += f"; fine-tuned from a {init['steps']}-step checkpoint"
     return text
 
 

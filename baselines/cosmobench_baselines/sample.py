@@ -5,13 +5,24 @@ then scored anywhere with ``cosmobench evaluate --model FILE.npy``: chunks of 25
 seed ``SeedSequence([S, i])`` — the same draws :func:`cosmobench.evaluation.chunk_seed` makes.
 
     python -m cosmobench_baselines.sample ddpm --n 2048 --seed 0 --out ddpm.npy [--device cuda] [--float16]
+        [--sampler dpm++2m|ddim|ddpm|config] [--steps K] [--threads T]
+
+Next to the file goes ``<out>.meta.json`` (``{"name", "info"}``: the generator's info with its training
+provenance, the sampler, the checkpoint's sha256, n, seed, hardware and sampling wall time), which
+``cosmobench evaluate --model FILE.npy`` reads into the result.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
+import json
+import os
+import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -23,10 +34,39 @@ def chunk_seed(seed: int, i: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1, dtype=np.uint32)[0])
 
 
-def draw(generator, n: int, seed: int) -> np.ndarray:
-    """``n`` maps from ``generator`` in evaluate's chunks and seeds, as float32."""
-    parts = [generator.sample(min(CHUNK, n - CHUNK * i), seed=chunk_seed(seed, i)) for i in range((n + CHUNK - 1) // CHUNK)]
+def _accepts_progress(generator) -> bool:
+    try:
+        return "progress" in inspect.signature(generator.sample).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def draw(generator, n: int, seed: int, progress: bool = False) -> np.ndarray:
+    """``n`` maps from ``generator`` in evaluate's chunks and seeds, as float32 (a bar per sampler step if asked)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n, unit="map", disable=not progress, file=sys.stderr, smoothing=0.05)
+    live = progress and _accepts_progress(generator)
+    parts = []
+    try:
+        for i in range((n + CHUNK - 1) // CHUNK):
+            size = min(CHUNK, n - CHUNK * i)
+            before = bar.n
+            # fractional reports (b / steps per step) may round past the chunk: never beyond it
+            kw = {"progress": lambda k, end=before + size: bar.update(max(0.0, min(k, end - bar.n)))} if live else {}
+            parts.append(generator.sample(size, seed=chunk_seed(seed, i), **kw))
+            bar.update(before + size - bar.n)  # whole maps, whatever the generator reported
+    finally:
+        bar.close()
     return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def main(argv: "list[str] | None" = None) -> int:
@@ -44,17 +84,48 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--device", default="auto")
     p.add_argument("--float16", action="store_true", help="store float16 (half the size; δ stays far below its range)")
+    p.add_argument("--sampler", help="diffusion sampler: dpm++2m (default), ddim, ddpm or config (the checkpoint's)")
+    p.add_argument("--steps", type=int, help="diffusion sampler steps (network calls)")
+    p.add_argument("--threads", type=int, help="torch threads on the CPU")
+    p.add_argument("--batch-size", type=int, help="maps per network batch")
+    p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     ck = torch.load(args.checkpoint, weights_only=True, map_location="cpu") if args.checkpoint else None
     opts = {} if args.device == "auto" else {"device": args.device}
+    for key in ("sampler", "steps", "threads", "batch_size"):
+        if getattr(args, key) is not None:
+            if not args.name.startswith("ddpm") and key in ("sampler", "steps", "threads"):
+                p.error(f"--{key.replace('_', '-')} is for the diffusion models")
+            opts[key] = getattr(args, key)
     gen = factories[args.name](checkpoint=ck, **opts)
     t = time.time()
-    maps = draw(gen, args.n, args.seed)
+    maps = draw(gen, args.n, args.seed, progress=not args.no_progress)
+    wall = time.time() - t
     if not np.isfinite(maps).all():
         print("error: the generator produced NaN/Inf", file=sys.stderr)
         return 2
-    np.save(args.out, maps.astype(np.float16) if args.float16 else maps)
-    print(f"{args.name}: {args.n} maps in {time.time() - t:.1f} s -> {args.out} (mean δ {maps.mean():.4f})")
+    out = Path(args.out)
+    np.save(out, maps.astype(np.float16) if args.float16 else maps)
+    out = out if out.suffix == ".npy" else out.with_name(out.name + ".npy")  # np.save appends .npy
+    from cosmobench_baselines.checkpoint import packaged_checkpoint_path
+
+    ckpt_path = Path(args.checkpoint) if args.checkpoint else packaged_checkpoint_path(args.name)
+    info = dict(getattr(gen, "info", {}) or {})
+    info.update({
+        "generator": args.name,
+        "checkpoint": str(ckpt_path),
+        "checkpoint_sha256": _sha256(ckpt_path) if ckpt_path.is_file() else None,
+        "drawn": {"n": args.n, "seed": args.seed, "chunk": CHUNK, "chunk_seeds": "SeedSequence([seed, i])",
+                  "dtype": "float16" if args.float16 else "float32"},
+        "sampling": {"wall_time_s": round(wall, 2), "seconds_per_map": round(wall / max(args.n, 1), 4),
+                     "device": str(getattr(gen, "device", "cpu")), "torch_threads": torch.get_num_threads(),
+                     "cpu_count": os.cpu_count(), "platform": platform.platform()},
+    })
+    tmp = out.with_name(out.name + ".meta.json.tmp")
+    tmp.write_text(json.dumps({"name": args.name, "info": info}, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, out.with_name(out.name + ".meta.json"))
+    print(f"{args.name}: {args.n} maps in {wall:.1f} s ({wall / max(args.n, 1):.3f} s/map, sampler "
+          f"{info.get('sampler', '-')} {info.get('sampler_steps', '')}) -> {out} (mean δ {maps.mean():.4f})")
     return 0
 
 

@@ -34,6 +34,7 @@ from cosmobench_baselines import __version__
 from cosmobench_baselines import transforms as T
 from cosmobench_baselines.checkpoint import make_checkpoint, plain, save_checkpoint, save_torch_atomic
 from cosmobench_baselines.configs import CONFIGS, describe, get_config
+from cosmobench_baselines.distributed import batch_indices, init_from_env
 
 __all__ = ["train", "load_training_maps", "augment", "main", "make_trainer"]
 
@@ -57,6 +58,10 @@ def load_training_maps(source: str = "sim", maps_file: "str | None" = None) -> "
         maps = src.maps("train")
         info = {"name": src.name, "content_hash": src.content_hash, "split": "train",
                 "track": getattr(getattr(src, "track", None), "name", None)}
+        try:  # which boxes: the provenance of a neural row names its training data
+            info["boxes"] = [int(b) for b in src.boxes("train")]
+        except (AttributeError, TypeError, ValueError):
+            pass
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3 or maps.shape[1:] != (64, 64):
         raise CosmobenchError(f"training maps have shape {maps.shape}; expected (n, 64, 64) δ maps")
@@ -66,9 +71,16 @@ def load_training_maps(source: str = "sim", maps_file: "str | None" = None) -> "
     return maps, info
 
 
-def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random element of the dihedral group D4 (flips and 90° rotations) per map of (B, 1, H, W)."""
-    bits = torch.randint(0, 2, (3, x.shape[0], 1, 1, 1), generator=gen, device=gen.device).bool().to(x.device)
+def augment(x: torch.Tensor, gen: torch.Generator, dist=None) -> torch.Tensor:
+    """Random element of the dihedral group D4 (flips and 90° rotations) per map of (B, 1, H, W).
+
+    With ``dist`` (data-parallel) the bits of the whole global batch are drawn and this rank's rows kept.
+    """
+    world = dist.world if dist is not None else 1
+    bits = torch.randint(0, 2, (3, x.shape[0] * world, 1, 1, 1), generator=gen, device=gen.device).bool()
+    if dist is not None:
+        bits = bits[:, dist.rank::dist.world]
+    bits = bits.to(x.device)
     x = torch.where(bits[0], x.flip(-1), x)
     x = torch.where(bits[1], x.flip(-2), x)
     return torch.where(bits[2], x.transpose(-1, -2), x)
@@ -230,7 +242,7 @@ def train(
         tr["ckpt_every"] = int(ckpt_every)
     total = int(steps if steps is not None else tr["steps"])
     tr["steps"] = total
-    dev = pick_device(device)
+    dist, dev = init_from_env(pick_device(device))
     out = Path(out) if out is not None else Path("runs") / cfg_name
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path, state_path = out / f"{name}.ckpt", out / f"{name}.train.pt"
@@ -272,6 +284,11 @@ def train(
     init_info = None
     if init is not None and saved is None:
         init_info = _init_from(trainer, init)
+    if dist.active:
+        if not hasattr(trainer, "attach"):
+            raise CosmobenchError(f"{name}: data-parallel training (torchrun) is implemented for the diffusion "
+                                  "configs only; train GANs in one process")
+        trainer.attach(dist)
     if saved is not None:
         trainer.load_training_state(saved["trainer"])
         data_gen.set_state(saved["data_gen"])
@@ -287,6 +304,8 @@ def train(
     n_maps = data.shape[0]
 
     def save():
+        if not dist.writer:  # one checkpoint writer
+            return
         wall = wall_before + time.perf_counter() - t0
         arr = np.asarray(losses, dtype=np.float64).reshape(-1, len(names))
         done = trainer.step_count
@@ -298,7 +317,7 @@ def train(
             "seed": seed,
             "source": data_info,
             **({"init_from": init_info} if init_info else {}),
-            "hardware": _hardware(dev),
+            "hardware": {**_hardware(dev), **({"distributed": dist.to_dict()} if dist.active else {})},
             "wall_time_s": round(wall, 2),
             "seconds_per_step": round(wall / done, 4) if done else None,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -324,18 +343,19 @@ def train(
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover
         tqdm = None
-    bar = tqdm(total=total, initial=trainer.step_count, desc=cfg_name, disable=not progress or tqdm is None,
+    bar = tqdm(total=total, initial=trainer.step_count, desc=cfg_name,
+               disable=not progress or tqdm is None or not dist.writer,
                dynamic_ncols=True) if tqdm else None
     last_saved = trainer.step_count
     try:
         while trainer.step_count < total:
-            if minutes is not None and time.perf_counter() - t0 > 60.0 * minutes:
-                print(f"time budget of {minutes} min reached at step {trainer.step_count}", file=sys.stderr)
+            if minutes is not None and dist.any(time.perf_counter() - t0 > 60.0 * minutes):
+                if dist.writer:
+                    print(f"time budget of {minutes} min reached at step {trainer.step_count}", file=sys.stderr)
                 break
-            idx = torch.randint(0, n_maps, (bs,), generator=data_gen).to(dev)
-            x = data[idx]
+            x = data[batch_indices(n_maps, bs, trainer.step_count, dist, seed + 2).to(dev)]
             if do_aug:
-                x = augment(x, data_gen)
+                x = augment(x, data_gen, dist if dist.active else None)
             rec = trainer.step(x, autocast)
             vals = [rec[k] for k in names]
             if not all(math.isfinite(v) for v in vals):
@@ -358,6 +378,8 @@ def train(
             bar.close()
     if trainer.step_count != last_saved or not ckpt_path.exists():
         save()
+    dist.barrier()  # the checkpoint is on disk before any rank returns
+    dist.close()
     return ckpt_path
 
 

@@ -40,8 +40,9 @@ WORSE = "worse than reference"
 COPIES = "copies training maps"
 NA = "n/a"
 MIXED = "mixed"
+INVALID = "invalid maps"
 #: Every label :func:`verdict` and :func:`combine` can return.
-LABELS = (SIMILAR, WORSE, COPIES, NA, MIXED)
+LABELS = (SIMILAR, WORSE, COPIES, NA, MIXED, INVALID)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ def verdict(metric: Any, name: str = "") -> Verdict:
     Verdict
     """
     name = name or str(_get(metric, "name") or "")
+    if name == "validity" or _get(metric, "distance") == "valid_fraction":
+        # No noise floor: a real map is never invalid, so one invalid map tells the model from the reference.
+        share = _num(_get(metric, "value"))
+        if share is None:
+            return Verdict(NA, None, None, "none")
+        return Verdict(INVALID if share < 1.0 else SIMILAR, share < 1.0, None, "validity")
     hib = bool(_get(metric, "higher_is_better"))
     bad = COPIES if (name == "memorisation" or hib) else WORSE
     for key in ("p_adjusted", "p_value"):

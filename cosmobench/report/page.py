@@ -42,6 +42,17 @@ def _dl(items: list[tuple[str, Any]]) -> str:
     out.append("</dl>")
     return "\n".join(out)
 
+def _validity_banner(result: Result) -> str:
+    """A warning paragraph when some of the model's maps were physically invalid (else empty)."""
+    m = result.metrics.get("validity")
+    flag = presentation.validity_flag(m)
+    if not flag:
+        return ""
+    rule = (m.extra or {}).get("rule", "")
+    return (f"<p class=warn style='border-left:4px solid #d62728;padding:.3em .6em'><b>Invalid maps: {_e(flag)}.</b> "
+            f"<span class=muted>Scored by the rule: {_e(rule)}.</span></p>")
+
+
 def page(result: Result, result_path: Path, images: "list[tuple[FigureSpec, str, bytes]]") -> str:
     """The report's HTML: ``images`` are ``(figure, png file name, png bytes)`` in page order."""
     model, ref, track = result.model, result.reference, result.track.to_dict()
@@ -71,6 +82,7 @@ def page(result: Result, result_path: Path, images: "list[tuple[FigureSpec, str,
         f"n = {_e(result.n)} · seed {_e(result.seed)} · {_e(result.date)}</p>",
         f"<p><span class=big>composite {comp_txt}</span> <span class=muted>({_e(comp_def)}; 1 = indistinguishable "
         "from a fresh draw of reference maps of the same size, lower is better)</span></p>",
+        _validity_banner(result),
         "<h2>Metrics</h2>",
         "<p class=muted>value: distance between model and reference summaries · floor: the same distance for a fresh "
         "reference draw of the same size · ×floor = value / floor · CI: bootstrap interval over the model maps · "
