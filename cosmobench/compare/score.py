@@ -217,9 +217,16 @@ def bootstrap_means(X: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.
     """
     n = X.shape[0]
     b = int(n_boot)
-    draws = rng.integers(0, n, size=(b, n))
-    W = np.bincount((draws + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-    return W.astype(np.float64) @ X / n
+    out = np.empty((b, X.shape[1]))
+    # Resamples in chunks bound the (chunk, n) index and weight matrices (24 bytes each per map and
+    # resample); the generator fills arrays sequentially, so the draws equal one (b, n) call.
+    chunk = max(1, min(b, (1 << 21) // max(n, 1)))
+    for lo in range(0, b, chunk):
+        c = min(chunk, b - lo)
+        draws = rng.integers(0, n, size=(c, n))
+        W = np.bincount((draws + (np.arange(c) * n)[:, None]).ravel(), minlength=c * n).reshape(c, n)
+        out[lo : lo + c] = W.astype(np.float64) @ X / n
+    return out
 
 
 def score_statistic(
