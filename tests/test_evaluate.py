@@ -48,7 +48,8 @@ def test_result_content(first, small_source):
     assert r.reference["source"] == "sim-small" and r.reference["content_hash"] == small_source.content_hash
     assert r.reference["floor_split"] == "box" and r.reference["n_compare"] == 32
     assert r.reference["n_floor"] == 64 and r.reference["null"]["pool_boxes"] == [1, 3]  # other test box + train
-    assert all(0 < m.p_value <= 1 and m.p_adjusted >= m.p_value for m in r.metrics.values())
+    assert all(0 < m.p_value <= 1 and m.p_adjusted >= m.p_value for k, m in r.metrics.items() if k != "validity")
+    assert r.metrics["validity"].p_value is None and r.metrics["validity"].value == 1.0  # no null: never in Holm
     assert {"power", "pdf", "diversity", "memorisation"} <= set(r.metrics)
     assert np.isfinite(r.composite) and r.composite > 1  # white noise is not the cosmic web
     assert set(r.wall_time) >= {"total", "sampling", "statistics", "comparison"}
