@@ -212,3 +212,15 @@ def test_screenshot_of_the_page(site, tmp_path):
     png = screenshot(site[0], tmp_path / "img" / "page.png", width=900, height=700).read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert int.from_bytes(png[16:20], "big") == 900 and int.from_bytes(png[20:24], "big") == 700
+
+
+def test_rows_keyed_by_recipe_id_find_their_result_files(tmp_path):
+    # Sections key on the recipe id; a row must still find its files (family, training, verdict colours).
+    res = tmp_path / "results"
+    res.mkdir()
+    r = gen.result("recipe-model", "quijote-z0", "demo-sim", SIM, 1024, 0, "2026-01-02T00:00:00Z", 1.0)
+    r["reference"]["recipe_id"] = "b" * 64
+    r["model"]["info"] = {"family": "famR", "trained": "3 steps"}
+    (res / "recipe-model.json").write_text(json.dumps(r))
+    text = build_site(res, tmp_path / "site").read_text()
+    assert 'data-family="famR"' in text and "reference id <code" in text

@@ -67,11 +67,17 @@ def _training(r: Result) -> str:
     return "trained" if info.get("trained") or info.get("train_steps") else "not trained"
 
 
+def _reference_id(r: Result) -> str:
+    """The key of a result's leaderboard section: the recipe id of a simulated source (the content hash of
+    imported files and of results written before recipe ids), as :mod:`cosmobench.leaderboard` keys it."""
+    return str(r.reference.get("recipe_id") or r.reference.get("content_hash") or "")
+
+
 def _row_results(results: list[tuple[Path, Result]], row: dict, source_hash: str) -> list[tuple[Path, Result]]:
     """The result files behind one leaderboard row, newest first (a re-run of a seed supersedes the old one)."""
     mine = [(p, r) for p, r in results
             if r.model.get("name") == row["model"] and (r.model.get("checkpoint_sha256") or "")[:_HASH_CHARS]
-            == row["checkpoint"] and int(r.n) == int(row["n"]) and r.reference.get("content_hash") == source_hash]
+            == row["checkpoint"] and int(r.n) == int(row["n"]) and _reference_id(r) == source_hash]
     mine.sort(key=lambda pr: (pd.Timestamp(pr[1].date), str(pr[0])), reverse=True)
     seen, out = set(), []
     for p, r in mine:
@@ -220,7 +226,7 @@ def _section_html(sid: str, source: str, source_hash: str, frame: pd.DataFrame,
                                 for row in rows],
                       title=f"×floor per metric and model, reference {source} ({source_hash[:_HASH_CHARS]})")
     return (f'<section aria-labelledby="{sid}-h"><h2 id="{sid}-h">Reference <code>{_e(source)}</code> '
-            f'<span class="muted">content hash <code title="{_e(source_hash)}">{_e(source_hash[:_HASH_CHARS])}</code>'
+            f'<span class="muted">reference id <code title="{_e(source_hash)}">{_e(source_hash[:_HASH_CHARS])}</code>'
             f'</span></h2><p class="muted"><span class="count"></span> · sorted by composite, lower is better; '
             f'bars: ×floor on a log scale, coloured by verdict.</p>'
             f'<div class="scroll"><table class="lb" id="{sid}"><caption class="muted">Leaderboard against reference '
