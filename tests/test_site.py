@@ -73,7 +73,7 @@ def test_rows_are_the_leaderboard_sections(site):
     for track, _, sections in track_sections(collect_results(res)):
         assert f"Track <code>{_html.escape(track)}</code>" in text
         for source, source_hash, frame in sections:
-            m = re.search(rf'Reference <code>{re.escape(_html.escape(source))}</code> <span class="muted">content hash '
+            m = re.search(rf'Reference <code>{re.escape(_html.escape(source))}</code> <span class="muted">reference id '
                           rf'<code title="{source_hash}">.*?</section>', text, re.S)
             assert m, source
             rows = re.findall(r'<tr class="row" data-rank="(\d+)".*?<td class="l name" data-v="([^"]*)"', m.group(0), re.S)
