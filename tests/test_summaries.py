@@ -165,7 +165,7 @@ def _crossings(lab, k):
     return horiz, vert, diag, anti
 
 
-def _structure_summary_brute(maps, thresholds, connectivity):
+def _structure_summary_brute(maps, thresholds, connectivity, min_area=1):
     """The documented 5 columns per threshold from scipy.ndimage.label and explicit sums."""
     structure = ndimage.generate_binary_structure(2, 2 if connectivity == 8 else 1)
     rows = []
@@ -173,6 +173,13 @@ def _structure_summary_brute(maps, thresholds, connectivity):
         row = []
         for t in thresholds:
             lab, k = ndimage.label(m > t, structure=structure)
+            if min_area > 1:  # drop small structures, renumber the rest 1..k
+                sizes = np.bincount(lab.ravel())
+                keep = np.flatnonzero(sizes >= min_area)
+                keep = keep[keep > 0]
+                relabel = np.zeros(sizes.size, dtype=int)
+                relabel[keep] = np.arange(1, keep.size + 1)
+                lab, k = relabel[lab], keep.size
             if k == 0:
                 row += [0.0] * 5
                 continue
@@ -360,3 +367,71 @@ def test_summaries_do_not_depend_on_how_the_batch_is_cut(cuts):
         whole = stat.summarize(maps)
         parts = np.concatenate([stat.summarize(maps[a:b]) for a, b in zip(bounds[:-1], bounds[1:])])
         np.testing.assert_array_equal(parts, whole, err_msg=stat.name)
+
+
+# ----------------------------------------------------------------------------------------- settings and tracks
+
+
+def test_every_statistic_refuses_maps_of_another_tracks_shape(maps):
+    from cosmobench.errors import CosmobenchError
+
+    small = maps[:2, :32, :32]
+    for stat in _all_statistics():
+        with pytest.raises(CosmobenchError, match="32"):
+            stat.summarize(small)
+
+
+def test_bispectrum_summary_honours_configs_dk_and_the_tracks_box(maps):
+    from cosmobench.data.track import Track
+
+    wide = Track(name="wide", pixel_size=2 * 1000.0 / 256, tile=64, slab_thickness=7.8)  # L = 500 Mpc/h
+    configs = np.array([[0.15, 0.15, 0.15], [0.2, 0.1, 0.25]])
+    dk = 0.06
+    stat = BispectrumStatistic(wide, configs=configs, dk=dk)
+    got = stat.summarize(maps[:2])
+    ref = np.stack([_q_brute(m, configs, wide.tile_size, dk) for m in maps[:2]])
+    np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-12)
+
+
+def test_power_summary_follows_a_tracks_box_size(maps):
+    from cosmobench.data.track import Track
+
+    wide = Track(name="wide", pixel_size=2 * 1000.0 / 256, tile=64, slab_thickness=7.8)
+    np.testing.assert_allclose(PowerStatistic(wide).summarize(maps), _power_brute(maps, wide.tile_size)[0], rtol=1e-10)
+
+
+def test_pdf_and_peak_summaries_honour_their_edges_and_border_setting(maps):
+    edges = np.array([-1.0, -0.2, 0.0, 0.3, 1.0])
+    ref = np.stack([_clipped_hist(np.log10(1 + x.ravel()), edges) for x in maps]) / maps[0].size
+    np.testing.assert_allclose(PDFStatistic(edges=edges).summarize(maps), ref, atol=1e-15)
+    ring = np.ones((3, 3), dtype=bool)
+    ring[1, 1] = False
+    ref = []
+    for m in maps:
+        peak = m > ndimage.maximum_filter(m, footprint=ring, mode="constant", cval=-np.inf)  # border pixels kept
+        ref.append(_clipped_hist(np.log10(1 + m[peak]), edges))
+    got = PeakStatistic(edges=edges, exclude_border=False).summarize(maps)
+    np.testing.assert_array_equal(got, np.array(ref, dtype=float))
+    assert got.sum() > PeakStatistic(edges=edges).summarize(maps).sum()  # the border holds peaks here
+
+
+def test_minkowski_summary_honours_thresholds_and_connectivity(quantimpy_minkowski):
+    """8-connectivity of the foreground: a diagonal pair of pixels is one component, so χ counts it once."""
+    t = get_track(None)
+    m = np.full((1, 64, 64), -0.5)
+    m[0, 10, 10] = m[0, 11, 11] = 2.0  # one diagonal pair
+    m[0, 30:33, 30:33] = 0.5  # a 3x3 block above ν = 0 only
+    window = 63**2 * t.pixel_size**2
+    four = MinkowskiStatistic(t, thresholds=[1.0, 0.0]).summarize(m).reshape(3, 2)
+    eight = MinkowskiStatistic(t, thresholds=[1.0, 0.0], connectivity=8).summarize(m).reshape(3, 2)
+    assert four[2] * window == pytest.approx([2.0, 3.0]) and eight[2] * window == pytest.approx([1.0, 2.0])
+    np.testing.assert_allclose(four[:2], eight[:2])  # area and boundary do not depend on connectivity
+    a, _, chi_pi = quantimpy_minkowski.functionals(m[0] >= 1.0)
+    assert four[0, 0] == pytest.approx(a / 63**2) and four[2, 0] * window == pytest.approx(math.pi * chi_pi)
+
+
+def test_structure_summary_honours_thresholds_and_min_area(maps):
+    got = StructureStatistic(thresholds=(0.5, 2.0), min_area=3).summarize(maps)
+    ref = _structure_summary_brute(maps, (0.5, 2.0), 8, min_area=3)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(ref, _structure_summary_brute(maps, (0.5, 2.0), 8))  # small structures existed

@@ -24,6 +24,8 @@ SCOPE=(
 
 if [ "${1:-run}" = run ]; then
   mutmut run --max-children "${MUTMUT_CHILDREN:-2}" "${SCOPE[@]}" || true
+  # mutmut 3.8 calls a mutant "suspicious" when its forked worker raised; re-run those in plain pytest
+  python3 tools/mutation_recheck.py --jobs "${MUTMUT_CHILDREN:-2}"
 fi
 
 # Summary per area from mutmut's own result list (one "name: status" line per mutant).
@@ -33,19 +35,28 @@ import fnmatch, re, sys
 from collections import Counter, defaultdict
 scope = sys.argv[1:]
 by_area = defaultdict(Counter)
-for line in open("mutants/results.txt", encoding="utf-8"):
-    m = re.match(r"\s*(\S+): (.+)$", line)
-    if not m or not any(fnmatch.fnmatch(m.group(1), p) for p in scope):
+status_of = {}
+for path in ("mutants/results.txt", "mutants/recheck.txt"):  # the recheck overrides "suspicious"
+    try:
+        lines = open(path, encoding="utf-8").readlines()
+    except FileNotFoundError:
         continue
-    name, status = m.groups()
+    for line in lines:
+        m = re.match(r"\s*(\S+): (.+)$", line)
+        if m and any(fnmatch.fnmatch(m.group(1), p) for p in scope):
+            status_of[m.group(1)] = m.group(2).strip()
+unrun = sum(1 for s in status_of.values() if s == "not checked")
+for name, status in status_of.items():
+    if status == "not checked":  # in scope but not run yet (an interrupted run): reported, not scored
+        continue
     area = "compare" if name.startswith("cosmobench.compare.") else ("cache" if name.startswith("cosmobench.evaluation.") else "summaries")
-    by_area[area][status.strip()] += 1
+    by_area[area][status] += 1
 total = Counter()
 for area, c in sorted(by_area.items()):
     total.update(c)
     killed = c["killed"] + c.get("timeout", 0)
     print(f"{area:10s} {killed}/{sum(c.values())} killed ({100 * killed / max(1, sum(c.values())):.1f} %)  {dict(c)}")
 k = total["killed"] + total.get("timeout", 0)
-print(f"{'all':10s} {k}/{sum(total.values())} killed ({100 * k / max(1, sum(total.values())):.1f} %)")
+print(f"{'all':10s} {k}/{sum(total.values())} killed ({100 * k / max(1, sum(total.values())):.1f} %); {unrun} not run")
 PY
-echo "survivors: grep -E ': (survived|no tests)' mutants/results.txt; mutmut show NAME"
+echo "survivors: grep -hE ': (survived|no tests)' mutants/results.txt mutants/recheck.txt; mutmut show NAME"
