@@ -245,3 +245,32 @@ def test_scores_of_re_batched_summaries_are_identical(cuts):
         whole = score_statistic(stat, stat.summarize(maps), Y[:30], Y[30:], seed=0, n_boot=10)
         batched = np.concatenate([stat.summarize(maps[a:b]) for a, b in zip(bounds[:-1], bounds[1:])])
         assert score_statistic(stat, batched, Y[:30], Y[30:], seed=0, n_boot=10).to_dict() == whole.to_dict()
+
+
+def test_memorisation_metadata_minimum_sizes_and_errors():
+    from cosmobench.errors import CosmobenchError
+
+    M, T, R = _memo_sets(13)
+    s = memorisation_score(M[:1], T[:4], R[:1], seed=4, n_boot=5, n_floor_draws=3, version="7")
+    assert (s.name, s.distance, s.version, s.higher_is_better) == ("memorisation", "nn_median_ratio", "7", True)
+    assert (s.extra["seed"], s.extra["n_boot"], s.extra["n_floor_draws"]) == (4, 5, 3)
+    assert "ratio_definition" in s.extra
+    with pytest.raises(CosmobenchError, match="at least 4 held-out test maps \\(got 3\\)"):
+        memorisation_score(M, T[:3], R)
+    with pytest.raises(CosmobenchError, match="columns"):
+        memorisation_score(M, T[:, :3], R)
+
+
+def test_memorisation_bootstrap_resamples_every_model_and_test_row():
+    """Two model rows at distances 1 and 3, test rows all at 2: resampled ratios are 0.5, 1 or 1.5, and both
+    ends appear; then the model fixed and the test rows at 1, 2, 3, 4: only a resample that draws the
+    first (nearest) test row can put the ratio above 1."""
+    R = np.zeros((1, 2))
+    M = np.array([[1.0, 0.0], [3.0, 0.0]])
+    T = np.array([[0.0, 2.0], [0.0, -2.0], [2.0, 0.0], [-2.0, 0.0]])
+    s = memorisation_score(M, T, R, seed=0, n_boot=100, n_floor_draws=3)
+    assert s.ci[0] == pytest.approx(0.5) and s.ci[1] == pytest.approx(1.5)
+    M2 = np.array([[2.0, 0.0], [0.0, 2.0]])
+    T2 = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]])
+    s2 = memorisation_score(M2, T2, R, seed=0, n_boot=100, n_floor_draws=3)
+    assert s2.value == pytest.approx(2.0 / 2.5) and s2.ci[1] > 1.0

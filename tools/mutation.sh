@@ -4,8 +4,8 @@
 #   tools/mutation.sh              # run the scoped mutants, then print the summary
 #   tools/mutation.sh report       # only print the summary of the last run
 #
-# Scope (docs/mutation.md): every function of cosmobench/compare/, the summarize methods of the statistics
-# (plus the structures' _summary helper they call), and the reference-summary cache key/reader of
+# Scope (docs/mutation.md): every function of cosmobench/compare/, the statistics' summaries (the base
+# Statistic.summarize template and every subclass's _summarize), and the reference-summary cache key/reader of
 # cosmobench/evaluation.py. The tests mutmut runs are the fast ones listed in pyproject.toml
 # [tool.mutmut] pytest_add_cli_args_test_selection. mutmut works in a copy under mutants/ (git-ignored).
 set -euo pipefail
@@ -17,7 +17,7 @@ export NUMBA_NUM_THREADS="${NUMBA_NUM_THREADS:-1}" COSMOBENCH_THREADS="${COSMOBE
 SCOPE=(
   "cosmobench.compare.*"
   "cosmobench.stats.*ǁsummarize__mutmut_*"
-  "cosmobench.stats.structures.x__summary__mutmut_*"
+  "cosmobench.stats.*ǁ_summarize__mutmut_*"
   "cosmobench.evaluation.x__cache_key__mutmut_*"
   "cosmobench.evaluation.x__read_cache__mutmut_*"
 )
