@@ -263,14 +263,15 @@ def test_memorisation_metadata_minimum_sizes_and_errors():
 
 def test_memorisation_bootstrap_resamples_every_model_and_test_row():
     """Two model rows at distances 1 and 3, test rows all at 2: resampled ratios are 0.5, 1 or 1.5, and both
-    ends appear; then the model fixed and the test rows at 1, 2, 3, 4: only a resample that draws the
-    first (nearest) test row can put the ratio above 1."""
+    ends appear; then the model rows at 3 and the test rows at 2, 3, 4, 5: only a resample that draws the
+    nearest test row (also the first in the canonical byte order: 2.0 sorts before 3.0, 4.0, 5.0) can put
+    the ratio above 1."""
     R = np.zeros((1, 2))
     M = np.array([[1.0, 0.0], [3.0, 0.0]])
     T = np.array([[0.0, 2.0], [0.0, -2.0], [2.0, 0.0], [-2.0, 0.0]])
     s = memorisation_score(M, T, R, seed=0, n_boot=100, n_floor_draws=3)
     assert s.ci[0] == pytest.approx(0.5) and s.ci[1] == pytest.approx(1.5)
-    M2 = np.array([[2.0, 0.0], [0.0, 2.0]])
-    T2 = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]])
+    M2 = np.array([[3.0, 0.0], [0.0, 3.0]])
+    T2 = np.array([[2.0, 0.0], [3.0, 0.0], [4.0, 0.0], [5.0, 0.0]])
     s2 = memorisation_score(M2, T2, R, seed=0, n_boot=100, n_floor_draws=3)
-    assert s2.value == pytest.approx(2.0 / 2.5) and s2.ci[1] > 1.0
+    assert s2.value == pytest.approx(3.0 / 3.5) and s2.ci[1] > 1.0
