@@ -30,29 +30,37 @@ def cache(tmp_path, monkeypatch):
 
 
 class _Source:
-    """An in-memory reference source: test boxes 0, 1 of lognormal 64² maps, a content hash of our choosing."""
+    """A reference source of two test boxes of lognormal 64² maps written to ``path``, under a content hash of
+    our choosing (the evaluation re-hashes the box files against the recorded sha256 before summarising)."""
 
     name = "fake"
+    kind = "imported"
 
-    def __init__(self, content_hash="a" * 64, n_maps=6, seed=0):
+    def __init__(self, path, content_hash="a" * 64, n_maps=6, seed=0):
+        from cosmobench._io import sha256_file
         from cosmobench.data.track import get_track
 
         rng = np.random.default_rng(seed)
         self.track = get_track(None)
         self.content_hash = content_hash
-        self._maps = {b: (np.exp(0.5 * rng.standard_normal((n_maps, 64, 64))) - 1.1).astype(np.float32) for b in (0, 1)}
-        self.meta = {"boxes": {str(b): {"n_maps": n_maps} for b in self._maps}}
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.meta = {"boxes": {}}
+        for b in (0, 1):
+            f = path / f"box_{b}.npy"
+            np.save(f, (np.exp(0.5 * rng.standard_normal((n_maps, 64, 64))) - 1.1).astype(np.float32))
+            self.meta["boxes"][str(b)] = {"n_maps": n_maps, "files": {"0": {"file": f.name, "sha256": sha256_file(f)}}}
 
     def boxes(self, split):
-        return sorted(self._maps) if split == "test" else []
+        return [0, 1] if split == "test" else []
 
     def box_maps(self, b):
-        return self._maps[b]
+        return np.load(self.path / f"box_{b}.npy")
 
 
 @pytest.fixture
-def source():
-    return _Source()
+def source(tmp_path):
+    return _Source(tmp_path / "src")
 
 
 def test_same_inputs_are_served_from_the_cache(source, cache):
@@ -62,10 +70,10 @@ def test_same_inputs_are_served_from_the_cache(source, cache):
     assert again["status"] == "cached" and len(list(cache.glob("*.npz"))) == 1
 
 
-def test_a_changed_source_hash_rebuilds(source, cache):
+def test_a_changed_source_hash_rebuilds(source, cache, tmp_path):
     stats = [MeanStatistic(source.track)]
     first = reference_summaries(source, stats)
-    other = _Source(content_hash="0" * 64)  # the same maps under another hash
+    other = _Source(tmp_path / "src2", content_hash="0" * 64)  # the same maps under another hash
     rebuilt = reference_summaries(other, stats)
     assert rebuilt["status"] == "built" and len(list(cache.glob("*.npz"))) == 2
     np.testing.assert_array_equal(rebuilt["compare"][0], first["compare"][0])  # same maps, summarised again
