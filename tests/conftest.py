@@ -32,3 +32,27 @@ def small_source(_isolated_home):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def require_peer(module: str):
+    """Import a peer library that a test compares against.
+
+    A missing peer skips the test with a loud reason on a developer's machine, but fails under CI
+    (``$CI`` set), which installs every peer: a skip there would hide a regression of our own code.
+    Only ``ImportError`` counts as missing; any other exception from the peer is an error.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        msg = f"PEER LIBRARY MISSING: {module} is not importable ({exc}); install the test extra to run this check"
+        if os.environ.get("CI"):
+            pytest.fail(msg + " (CI must have every peer)")
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def quantimpy_minkowski():
+    """``quantimpy.minkowski`` (the test command rebuilds it against the installed numpy)."""
+    return require_peer("quantimpy.minkowski")

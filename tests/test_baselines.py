@@ -387,13 +387,8 @@ def test_packaged_checkpoints(path):
 
 
 # ----------------------------------------------------------------------------------------- real small source
-def test_analytic_and_holdout_on_small_source(request):
-    try:
-        from cosmobench.data import get_source  # noqa: F401
-        from cosmobench.data.store import build_simulated  # noqa: F401
-    except ImportError:
-        pytest.skip("cosmobench.data not available yet")
-    src = request.getfixturevalue("small_source")
+def test_analytic_and_holdout_on_small_source(small_source):
+    src = small_source
     h = holdout.holdout_factory(source=src.name)
     assert h.sample(8, seed=0).shape == (8, 64, 64)
     ln = analytic.lognormal_factory(source=src.name)

@@ -17,15 +17,6 @@ from cosmobench.stats.minkowski import (
 )
 
 
-def _quantimpy():
-    """quantimpy 0.2.6 wheels are built against numpy 1.x and fail to import under numpy 2."""
-    try:
-        from quantimpy import minkowski as mk
-    except Exception as exc:  # ImportError, or ValueError "numpy.dtype size changed"
-        pytest.skip(f"quantimpy not importable here ({type(exc).__name__}: {exc})")
-    return mk
-
-
 # quantimpy 0.2.6 `minkowski.functionals(maps[m] >= t)` (area, L/2π, χ/π), run under numpy 1.26 on
 # maps = np.random.default_rng(2024).standard_normal((3, 17, 23)), t in (-0.5, 0.0, 0.8).
 QUANTIMPY_REF = [
@@ -81,8 +72,8 @@ def test_matches_python_port(rng, connectivity):
             np.testing.assert_allclose(q[m, :, j], _port(maps[m] >= t, connectivity), rtol=1e-12, atol=1e-12)
 
 
-def test_matches_live_quantimpy(rng):
-    mk = _quantimpy()
+def test_matches_live_quantimpy(rng, quantimpy_minkowski):
+    mk = quantimpy_minkowski
     maps = np.exp(rng.standard_normal((4, 32, 32))) - 1
     ts = np.array([-0.4, 0.0, 1.0, 3.0])
     q = to_quantimpy(minkowski(maps, ts), maps.shape[1:])

@@ -10,7 +10,9 @@ machine. Peers for the power spectrum:
   target: ours within 1.5x of it (ours also validates, converts, squares and bins).
 
 Ratios go to ``benchmark.extra_info``; assertions are deliberately looser than the targets because the
-machine is shared. The other statistics record their time per 10,000 maps.
+machine is shared. The other statistics are timed beside a plain numpy/scipy peer of the same output
+(a per-map ``np.histogram`` + ``scipy.stats`` loop, ``ndimage.maximum_filter``, a ``numpy.fft`` shell
+estimator) and record their time per 10,000 maps.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ import time
 import numpy as np
 import pyfftw
 import pytest
+import scipy.stats
+from scipy import ndimage
+
+from _bench import best_time, ours_seconds, record
 
 from cosmobench.stats.bispectrum import bispectrum
 from cosmobench.stats.pdf import pixel_pdf
@@ -50,10 +56,11 @@ def _best(fn, repeat=3):
 
 
 def test_bench_power_spectrum(benchmark, maps):
-    powerbox = pytest.importorskip("powerbox")
+    import powerbox  # a test dependency: a missing peer is an error
+
     power_spectrum(maps[:10], L, threads=1)  # plans and compiled kernels warm
     ps = benchmark.pedantic(lambda: power_spectrum(maps, L, threads=1), rounds=5, iterations=1, warmup_rounds=1)
-    ours = benchmark.stats.stats.min
+    ours = ours_seconds(benchmark, lambda: power_spectrum(maps, L, threads=1))
 
     edges = default_edges(64, L)
     sub = maps[:N_POWERBOX].astype(np.float64)
@@ -97,20 +104,67 @@ def test_bench_power_spectrum(benchmark, maps):
 
 def test_bench_pixel_pdf(benchmark, maps):
     pixel_pdf(maps[:10])
-    benchmark.pedantic(lambda: pixel_pdf(maps), rounds=3, iterations=1)
-    benchmark.extra_info.update({"n_maps": N, "per_10k_s": benchmark.stats.stats.min * 10_000 / N})
+    out = benchmark.pedantic(lambda: pixel_pdf(maps), rounds=3, iterations=1)
+    sub = maps[: N // 10]
+
+    def peer():
+        flat = sub.reshape(len(sub), -1).astype(np.float64)
+        hist = np.stack([np.histogram(np.clip(np.log10(1 + m), out.edges[0], out.edges[-1]), out.edges)[0] for m in flat])
+        return hist / flat.shape[1], scipy.stats.skew(flat, axis=1)
+
+    t_peer, (hist, skew) = best_time(peer, repeat=2)
+    np.testing.assert_allclose(out.hist[: len(sub)], hist, atol=1e-12)
+    np.testing.assert_allclose(out.skew[: len(sub)], skew, rtol=1e-6)
+    ours = ours_seconds(benchmark, lambda: pixel_pdf(maps))
+    record(benchmark, ours, {"numpy_histogram_loop": t_peer * N / len(sub)}, n_maps=N, per_10k_s=ours * 10_000 / N)
 
 
 def test_bench_peak_counts(benchmark, maps):
     peak_counts(maps[:10])
-    benchmark.pedantic(lambda: peak_counts(maps), rounds=3, iterations=1)
-    benchmark.extra_info.update({"n_maps": N, "per_10k_s": benchmark.stats.stats.min * 10_000 / N})
+    counts = benchmark.pedantic(lambda: peak_counts(maps), rounds=3, iterations=1)
+    ring = np.ones((3, 3), dtype=bool)
+    ring[1, 1] = False
+    edges = np.linspace(-0.5, 2.0, 11)
+
+    def peer():
+        nb = ndimage.maximum_filter(maps, footprint=ring[None], mode="constant", cval=-np.inf)
+        peak = maps > nb
+        peak[:, [0, -1], :] = False
+        peak[:, :, [0, -1]] = False
+        return np.stack([np.histogram(np.clip(np.log10(1 + m[p]), edges[0], edges[-1]), edges)[0] for m, p in zip(maps, peak)])
+
+    t_peer, ref = best_time(peer, repeat=2)
+    np.testing.assert_array_equal(counts, ref)
+    ours = ours_seconds(benchmark, lambda: peak_counts(maps))
+    record(benchmark, ours, {"ndimage_maximum_filter": t_peer}, n_maps=N, per_10k_s=ours * 10_000 / N)
+
+
+def _numpy_bispectrum_q(maps, configs, box, dk):
+    """The same FFT shell estimator with numpy's FFT, one shell field per (map, shell)."""
+    n, h, w = maps.shape
+    kx = 2 * np.pi * np.fft.rfftfreq(w, d=box / w)
+    ky = 2 * np.pi * np.fft.fftfreq(h, d=box / h)
+    kmag = np.sqrt(ky[:, None] ** 2 + kx[None, :] ** 2)
+    shells = np.unique(configs)
+    masks = {k: (kmag >= k - dk / 2) & (kmag < k + dk / 2) & (kmag > 0) for k in shells}
+    unit = {k: np.fft.irfft2(masks[k].astype(complex), s=(h, w)) for k in shells}
+    F = np.fft.rfft2(maps.astype(np.float64))
+    I = {k: np.fft.irfft2(F * masks[k], s=(h, w)) for k in shells}
+    P = {k: (I[k] ** 2).sum(axis=(1, 2)) / (unit[k] ** 2).sum() * box**2 / (h * w) ** 2 for k in shells}
+    out = np.empty((n, len(configs)))
+    for j, (a, b, c) in enumerate(configs):
+        B = (I[a] * I[b] * I[c]).sum(axis=(1, 2)) / (unit[a] * unit[b] * unit[c]).sum() * box**4 / (h * w) ** 3
+        out[:, j] = B / (P[a] * P[b] + P[b] * P[c] + P[c] * P[a])
+    return out
 
 
 def test_bench_bispectrum(benchmark, maps):
+    from cosmobench.stats.bispectrum import DEFAULT_CONFIGS
+
     bispectrum(maps[:10], threads=1)
     bs = benchmark.pedantic(lambda: bispectrum(maps, threads=1), rounds=2, iterations=1)
     assert np.isfinite(bs.Q).all()
-    benchmark.extra_info.update(
-        {"n_maps": N, "n_configs": bs.Q.shape[1], "per_10k_s": benchmark.stats.stats.min * 10_000 / N}
-    )
+    t_peer, q = best_time(lambda: _numpy_bispectrum_q(maps, DEFAULT_CONFIGS, L, 4 * np.pi / L), repeat=1)
+    np.testing.assert_allclose(bs.Q, q, rtol=1e-6, atol=1e-9)
+    ours = ours_seconds(benchmark, lambda: bispectrum(maps, threads=1))
+    record(benchmark, ours, {"numpy_fft_shells": t_peer}, n_maps=N, n_configs=bs.Q.shape[1], per_10k_s=ours * 10_000 / N)

@@ -1,0 +1,133 @@
+"""The reference-summary cache: what keys it, so that stale summaries are never served.
+
+``reference_summaries`` keys its files on the source's content hash, the statistic's key, the code of
+the file defining the statistic and the cosmobench version. Each test changes one of them and checks
+that the summaries are rebuilt (and equal the freshly computed ones), and that nothing else does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from cosmobench.evaluation import reference_summaries
+from cosmobench.stats import MeanStatistic, PowerStatistic
+
+evaluate_module = importlib.import_module("cosmobench.evaluation")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """This test's own cache directory."""
+    d = tmp_path / "cache"
+    monkeypatch.setattr(evaluate_module, "_cache_dir", lambda: d)
+    return d
+
+
+class _Source:
+    """A reference source of two test boxes of lognormal 64² maps written to ``path``, under a content hash of
+    our choosing (the evaluation re-hashes the box files against the recorded sha256 before summarising)."""
+
+    name = "fake"
+    kind = "imported"
+
+    def __init__(self, path, content_hash="a" * 64, n_maps=6, seed=0):
+        from cosmobench._io import sha256_file
+        from cosmobench.data.track import get_track
+
+        rng = np.random.default_rng(seed)
+        self.track = get_track(None)
+        self.content_hash = content_hash
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.meta = {"boxes": {}}
+        for b in (0, 1):
+            f = path / f"box_{b}.npy"
+            np.save(f, (np.exp(0.5 * rng.standard_normal((n_maps, 64, 64))) - 1.1).astype(np.float32))
+            self.meta["boxes"][str(b)] = {"n_maps": n_maps, "split": "test", "files": {"0": {"file": f.name, "sha256": sha256_file(f)}}}
+
+    def boxes(self, split=None):
+        # as ``Source.boxes``: None or "all" lists every box; both boxes are test boxes
+        return [0, 1] if split in (None, "all", "test") else []
+
+    def box_maps(self, b):
+        return np.load(self.path / f"box_{b}.npy")
+
+
+@pytest.fixture
+def source(tmp_path):
+    return _Source(tmp_path / "src")
+
+
+def test_same_inputs_are_served_from_the_cache(source, cache):
+    stats = [MeanStatistic(source.track)]
+    assert reference_summaries(source, stats)["status"] == "built"
+    again = reference_summaries(source, stats)
+    assert again["status"] == "cached" and len(list(cache.glob("*.npz"))) == 1
+
+
+def test_a_changed_source_hash_rebuilds(source, cache, tmp_path):
+    stats = [MeanStatistic(source.track)]
+    first = reference_summaries(source, stats)
+    other = _Source(tmp_path / "src2", content_hash="0" * 64)  # the same maps under another hash
+    rebuilt = reference_summaries(other, stats)
+    assert rebuilt["status"] == "built" and len(list(cache.glob("*.npz"))) == 2
+    np.testing.assert_array_equal(rebuilt["compare"][0], first["compare"][0])  # same maps, summarised again
+    assert reference_summaries(other, stats)["status"] == "cached"
+    assert reference_summaries(source, stats)["status"] == "cached"  # the first file is still valid
+
+
+def test_changed_statistic_settings_or_version_rebuild(source, cache):
+    t = source.track
+    reference_summaries(source, [PowerStatistic(t)])
+    assert reference_summaries(source, [PowerStatistic(t, threads=1)])["status"] == "cached"  # speed only
+
+    class Bumped(PowerStatistic):
+        version = "999"
+
+    assert reference_summaries(source, [Bumped(t)])["status"] == "built"
+
+
+_STAT_CODE = '''
+import numpy as np
+from cosmobench.stats.base import Statistic
+
+
+class Scaled(Statistic):
+    name = "scaled-mean"
+    version = "1"
+    distance = "abs_mean"
+
+    def summarize(self, maps):
+        return {scale} * np.asarray(maps, dtype=np.float64).mean(axis=(1, 2))[:, None]
+'''
+
+
+def _load(path, scale):
+    """Write the statistic's module with ``scale`` and import it afresh (a new class object)."""
+    path.write_text(textwrap.dedent(_STAT_CODE.format(scale=scale)))
+    name = f"_cache_stat_{path.stem}"
+    sys.modules.pop(name, None)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # as an import would: the fingerprint finds the file through the module
+    spec.loader.exec_module(mod)
+    return mod.Scaled
+
+
+def test_a_changed_statistic_code_rebuilds_without_a_version_bump(source, cache, tmp_path):
+    path = tmp_path / "scaled_stat.py"
+    old = _load(path, 1.0)(source.track)
+    first = reference_summaries(source, [old])
+    assert first["status"] == "built"
+    assert reference_summaries(source, [_load(path, 1.0)(source.track)])["status"] == "cached"
+    new = _load(path, 2.0)(source.track)  # same name, version and settings; different code
+    assert new.key() == old.key()
+    second = reference_summaries(source, [new])
+    assert second["status"] == "built"
+    np.testing.assert_allclose(second["compare"][0], 2.0 * first["compare"][0], rtol=1e-12)
