@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+from cosmobench._finite import finite_or_none
 
 __all__ = [
     "SIMILAR_RATIO",
@@ -73,14 +74,7 @@ _WORDS = {"similar": "≈ reference", "close": "close", "off": "off", "far": "fa
 # ------------------------------------------------------------------------------------------ numbers
 
 
-def _finite(x: Any) -> "float | None":
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+_finite = finite_or_none
 
 
 def fmt_number(x: Any, digits: int = 4) -> str:

@@ -27,6 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cosmobench._escape import filename_component
+from cosmobench._finite import finite_or_none
 from cosmobench._io import atomic_paths, user_errors_on_write
 from cosmobench._version import __version__
 # The composite is defined where it is computed; results only record that definition.
@@ -111,15 +112,8 @@ def git_commit() -> "str | None":
 # ------------------------------------------------------------------------------------------ the object
 
 
-def _finite_or_none(x: Any) -> "float | None":
-    """JSON has no NaN/Inf: non-finite numbers become null (a reader sees "not measured", not a number)."""
-    if x is None:
-        return None
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+# JSON has no NaN/Inf: non-finite numbers become null (a reader sees "not measured", not a number).
+_finite_or_none = finite_or_none
 
 
 def _jsonable(obj: Any) -> Any:

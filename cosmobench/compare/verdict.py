@@ -26,9 +26,9 @@ a metric at ×2.2 [1.36, 3.26] "≈ reference" though its own interval excluded 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
+from cosmobench._finite import finite_or_none
 
 __all__ = ["ALPHA", "Verdict", "verdict", "holm", "combine", "LABELS"]
 
@@ -70,14 +70,7 @@ class Verdict:
         return self.label
 
 
-def _num(x: Any) -> "float | None":
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_num = finite_or_none
 
 
 def _get(m: Any, key: str) -> Any:
