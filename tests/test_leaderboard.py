@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -14,17 +13,9 @@ import pytest
 from cosmobench.errors import CosmobenchError
 from cosmobench.leaderboard import build_leaderboards
 
-DEMO = Path(__file__).parent / "fixtures" / "results_demo"
+from _demo import DEMO, gen
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("results_demo_generate", DEMO / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _generator()
 SIM, QUI, CAM = "a" * 8 + "1" * 56, "b" * 8 + "2" * 56, "c" * 8 + "3" * 56
 
 

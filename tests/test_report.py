@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,20 +13,12 @@ from cosmobench import presentation
 from cosmobench.errors import CosmobenchError
 from cosmobench.report import make_report
 
-DEMO = Path(__file__).parent / "fixtures" / "results_demo"
+from _demo import DEMO, gen
 STEM = "demo-gan_quijote-z0_demo-sim_n1024_s0"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 IMG = '<img src="data:image/png;base64,'
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("results_demo_generate", DEMO / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _generator()
 
 
 @pytest.fixture

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import html as _html
-import importlib.util
 import json
 import re
 import shutil
 import time
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -19,21 +17,13 @@ from cosmobench.leaderboard import collect_results, track_sections
 from cosmobench.report import make_report
 from cosmobench.site import build_site
 
-DEMO = Path(__file__).parent / "fixtures" / "results_demo"
+from _demo import DEMO, gen
 STEM = "demo-gan_quijote-z0_demo-sim_n1024_s0"
 SIM = "a" * 8 + "1" * 56
 EVIL = "<script>alert(1)</script>"
 PIPE = "left|right \"q\" 'a' & co"
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("results_demo_generate", DEMO / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _generator()
 
 
 @pytest.fixture(scope="module")
