@@ -3,7 +3,8 @@
 Every file is opened with ``allow_pickle=False`` (a data file is never code) and memory-mapped, its
 header is checked before any data is read (dtype, shape, truncation), every chunk is checked for
 NaN/Inf, and values are cast explicitly to float32. The source is written into a hidden temporary
-directory and renamed into place only when complete, so nothing half-imported ever looks like a
+directory, through the writer simulated builds use (:mod:`cosmobench.data.writer`: box entries and
+``meta.json``), and renamed into place only when complete, so nothing half-imported ever looks like a
 source.
 
 Kinds
@@ -38,11 +39,11 @@ import numpy as np
 
 from cosmobench._escape import filename_component
 from cosmobench._files import DESCRIPTIONS, check_file
-from cosmobench._io import atomic_write_json, sha256_file
-from cosmobench._version import __version__
+from cosmobench._io import sha256_file
 from cosmobench.data import store as _store
 from cosmobench.data.slicing import block_average, cube_to_tiles, maps_to_tiles
 from cosmobench.data.track import DEFAULT_TRACK, TRACKS, Track
+from cosmobench.data.writer import new_meta, save_box, source_lock, write_meta
 from cosmobench.errors import CosmobenchError
 
 __all__ = ["import_files", "KINDS", "inspect_npy", "open_npy"]
@@ -353,55 +354,30 @@ def import_files(
     tmp = root / f".tmp-import-{secrets.token_hex(6)}"
     tmp.mkdir()
     try:
-        meta = {
-            "format": _store.META_FORMAT,
-            "format_version": 1,
-            "name": None,
-            "kind": kind,
-            "track": track.to_dict(),
-            "cosmology": None,
-            "settings": {"kind": kind},
-            "code_version": __version__,
-            "created": _store._now(),
-            "boxes": {},
-            "sigma0": None,
-        }
+        cosmology = "CAMELS LH (varies per simulation; see the params file)" if kind == "camels" else "Quijote (as provided)"
+        meta = new_meta(None, kind, track, cosmology=cosmology, settings={"kind": kind, "tile": track.tile})
+        boxes = meta["boxes"]
         used_files: list[Path] = []
         if kind == "quijote3d":
-            meta["settings"].update(box_size=box, planes=2, tile=track.tile, axis=2, regrid="block average")
-            meta["cosmology"] = "Quijote (as provided)"
+            meta["settings"].update(box_size=box, planes=2, axis=2, regrid="block average")
             for i, p in enumerate(mains):
                 tiles, info = _cube_tiles(p, box, track)
-                files = {"0": _store._save_tiles(tmp, i, "0", tiles)}
-                entry = {"split": _store.split_of_box(i), "n_maps": int(tiles.shape[0]),
-                         "source_files": {"0": {"path": str(p.resolve()), **info}}}
-                del tiles
+                box_tiles, sources = {"0": tiles}, {"0": {"path": str(p.resolve()), **info}}
                 used_files.append(p)
                 comp = companions.get(p.parent.resolve())
                 if comp is not None:
-                    t127, info127 = _cube_tiles(comp, box, track)
-                    files["127"] = _store._save_tiles(tmp, i, "127", t127)
-                    entry["z127_stats"] = _store.tile_stats(t127)
-                    entry["source_files"]["127"] = {"path": str(comp.resolve()), **info127}
+                    box_tiles["127"], info127 = _cube_tiles(comp, box, track)
+                    sources["127"] = {"path": str(comp.resolve()), **info127}
                     used_files.append(comp)
-                entry["files"] = files
-                entry["sha256"] = _store.box_hash(files)
-                meta["boxes"][str(i)] = entry
+                boxes[str(i)] = {**save_box(tmp, i, box_tiles), "source_files": sources}
+                del tiles, box_tiles  # a box's tiles are 64 MB per redshift: free them before the next cube
         elif kind == "quijote2d":
-            meta["settings"].update(tile=track.tile)
-            meta["cosmology"] = "Quijote (as provided)"
             for i, p in enumerate(paths):
                 tiles, info = _maps2d_tiles(p, track)
-                files = {"0": _store._save_tiles(tmp, i, "0", tiles)}
-                meta["boxes"][str(i)] = {
-                    "split": _store.split_of_box(i), "n_maps": int(tiles.shape[0]), "files": files,
-                    "sha256": _store.box_hash(files), "source_files": {"0": {"path": str(p.resolve()), **info}},
-                }
+                boxes[str(i)] = {**save_box(tmp, i, {"0": tiles}), "source_files": {"0": {"path": str(p.resolve()), **info}}}
                 used_files.append(p)
         else:
-            meta["settings"].update(tile=track.tile, maps_per_sim=int(maps_per_sim),
-                                    delta="per-map mean: delta = map / mean(map) - 1")
-            meta["cosmology"] = "CAMELS LH (varies per simulation; see the params file)"
+            meta["settings"].update(maps_per_sim=int(maps_per_sim), delta="per-map mean: delta = map / mean(map) - 1")
             meta["notes"] = ("δ of each map uses that map's own mean (δ = map / mean(map) − 1); "
                              f"box i = simulation i (maps {maps_per_sim}·i … {maps_per_sim}·i+{maps_per_sim - 1}, "
                              "params row i) counted across the files in the order given")
@@ -409,12 +385,8 @@ def import_files(
             for p in paths:
                 n_sims = 0
                 for sim, tiles in _camels_chunks(p, track, int(maps_per_sim)):
-                    i = offset + sim
-                    files = {"0": _store._save_tiles(tmp, i, "0", tiles)}
-                    meta["boxes"][str(i)] = {
-                        "split": _store.split_of_box(i), "n_maps": int(tiles.shape[0]), "files": files,
-                        "sha256": _store.box_hash(files), "source_file": str(p.resolve()), "simulation": sim,
-                    }
+                    boxes[str(offset + sim)] = {**save_box(tmp, offset + sim, {"0": tiles}),
+                                                "source_file": str(p.resolve()), "simulation": sim}
                     n_sims = sim + 1
                 offset += n_sims
                 used_files.append(p)
@@ -422,15 +394,11 @@ def import_files(
             {"path": str(p.resolve()), "name": p.name, "sha256": h, "size": p.stat().st_size, "kind": kind}
             for p, h in zip(used_files, _hash_files(used_files).values())
         ]
-        meta["sigma0"] = _store._sigma0_from_stats(meta)
-        meta["content_hash"] = _store.content_hash(meta)
-        final_name = name or f"{kind}-{meta['content_hash'][:8]}"
-        meta["name"] = final_name
-        meta["updated"] = _store._now()
-        atomic_write_json(tmp / "meta.json", meta)
+        final_name = meta["name"] = name or f"{kind}-{_store.content_hash(meta)[:8]}"
+        write_meta(tmp, meta)
 
         dest = root / final_name
-        with _store.source_lock(final_name):
+        with source_lock(final_name):
             if (dest / "meta.json").exists():
                 old = _store.Source(dest)
                 if old.meta.get("content_hash") == meta["content_hash"]:
