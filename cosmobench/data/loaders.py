@@ -1,8 +1,8 @@
 """Import real reference files (Quijote 3-D cubes, Quijote 2-D maps, CAMELS CMD maps) as sources.
 
 Every file is opened with ``allow_pickle=False`` (a data file is never code) and memory-mapped, its
-header is checked before any data is read (dtype, shape, truncation), every chunk is checked for
-NaN/Inf, and values are cast explicitly to float32. The source is written into a hidden temporary
+header is checked before any data is read (dtype, shape, truncation; :mod:`cosmobench.data.npyfile`),
+every chunk is checked for NaN/Inf, and values are cast explicitly to float32. The source is written into a hidden temporary
 directory, through the writer simulated builds use (:mod:`cosmobench.data.writer`: box entries and
 ``meta.json``), and renamed into place only when complete, so nothing half-imported ever looks like a
 source.
@@ -23,6 +23,9 @@ Kinds
     cannot be negative, and δ would fall below −1); the 15 maps of one simulation (params row i // 15)
     form one box → track "camels-mtot-z0". Read one simulation at a time so a 3.75 GB file never
     sits in memory.
+
+A new kind of file is a reader (file → checked tiles) and a plan (files → settings and boxes) in this
+module, registered as one :class:`ImportKind` in :data:`IMPORT_KINDS`.
 """
 
 from __future__ import annotations
@@ -32,116 +35,29 @@ import os
 import re
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator
 
 import numpy as np
 
 from cosmobench._escape import filename_component
-from cosmobench._files import DESCRIPTIONS, check_file
+from cosmobench._files import check_file
 from cosmobench._io import sha256_file
 from cosmobench.data import store as _store
+from cosmobench.data.npyfile import check_mean, check_values, inspect_npy, open_npy
 from cosmobench.data.slicing import block_average, cube_to_tiles, maps_to_tiles
 from cosmobench.data.track import DEFAULT_TRACK, TRACKS, Track
 from cosmobench.data.writer import new_meta, save_box, source_lock, write_meta
 from cosmobench.errors import CosmobenchError
 
-__all__ = ["import_files", "KINDS", "inspect_npy", "open_npy"]
+__all__ = ["import_files", "KINDS", "IMPORT_KINDS", "ImportKind", "ImportPlan", "detect_kind", "inspect_npy", "open_npy"]
 
-KINDS = ("quijote3d", "quijote2d", "camels")
-_KIND_TRACK = {"quijote3d": DEFAULT_TRACK, "quijote2d": TRACKS["quijote2d-z0"], "camels": TRACKS["camels-mtot-z0"]}
 QUIJOTE_BOX = 1000.0  # Mpc/h
 CAMELS_MAPS_PER_SIM = 15
-# CIC δ cannot go below −1; float32 rounding of a painter can undershoot a little.
-_DELTA_FLOOR = -1.0 - 1e-4
-# A full δ cube or map averages to 0 up to float error; far from 0 means the file holds ρ or ρ/ρ̄.
-_MEAN_TOL = 0.05
 
 
-# --------------------------------------------------------------------------------------------- reading
-
-def inspect_npy(path: "str | os.PathLike") -> tuple[tuple[int, ...], np.dtype]:
-    """Read and check the header of a ``.npy`` file without loading its data.
-
-    Parameters
-    ----------
-    path : path-like
-        File to inspect.
-
-    Returns
-    -------
-    shape : tuple of int
-    dtype : numpy.dtype
-
-    Raises
-    ------
-    CosmobenchError
-        If the file is missing, not a ``.npy`` array (e.g. an ``.npz`` or pickle), holds Python
-        objects, is not floating point, or is shorter than its header says (truncated download).
-    """
-    path = Path(path)
-    # Directories, missing or empty files, text, .npz, pickles: each said as what it is.
-    kind = check_file(path, ".npy file")
-    if kind != "npy":
-        raise CosmobenchError(f"{path}: holds {DESCRIPTIONS[kind]}, not a .npy array; save δ with numpy.save(path, array)")
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        fh.seek(0)
-        try:
-            version = np.lib.format.read_magic(fh)
-            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _fortran, dtype = reader(fh, max_header_size=100_000)
-        except Exception as exc:  # any malformed header: numpy raises ValueError or similar
-            raise CosmobenchError(f"{path}: has a damaged .npy header ({exc}); download or save the file again") from None
-        offset = fh.tell()
-    if dtype.hasobject:
-        raise CosmobenchError(
-            f"{path}: holds Python objects (a pickled array), which cosmobench never loads; "
-            "save δ as a plain float32 array"
-        )
-    if dtype.kind != "f":
-        raise CosmobenchError(
-            f"{path}: holds {dtype} values, expected floating-point δ; save δ = ρ/ρ̄ − 1 as float32"
-        )
-    need = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if size < need:
-        raise CosmobenchError(
-            f"{path}: is truncated ({size} of {need} bytes for a {dtype} array of shape {shape}); "
-            "download or copy it again"
-        )
-    return tuple(int(s) for s in shape), dtype
-
-
-def open_npy(path: "str | os.PathLike") -> np.ndarray:
-    """Memory-map a checked ``.npy`` file (read-only, ``allow_pickle=False``)."""
-    inspect_npy(path)
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise CosmobenchError(f"{path}: could not be read ({exc}); download or save the file again") from None
-
-
-def _check_values(path: Path, chunk: np.ndarray, *, delta: bool = True) -> None:
-    finite = np.isfinite(chunk)
-    if not finite.all():
-        bad = int(chunk.size - np.count_nonzero(finite))
-        raise CosmobenchError(f"{path}: contains {bad} NaN/Inf values; fix or re-download the file")
-    if delta and chunk.size and float(chunk.min()) < _DELTA_FLOOR:
-        raise CosmobenchError(
-            f"{path}: has δ = {float(chunk.min()):.3g} < −1, impossible for δ = ρ/ρ̄ − 1; "
-            "check the file holds a density contrast"
-        )
-
-
-def _check_mean(path: Path, mean: float) -> None:
-    if abs(mean) > _MEAN_TOL:
-        raise CosmobenchError(
-            f"{path}: mean value is {mean:.4g}, but a δ = ρ/ρ̄ − 1 field averages to 0; if the file holds "
-            "ρ or ρ/ρ̄, convert it to δ first"
-        )
-
-
-# --------------------------------------------------------------------------------------------- kinds
+# --------------------------------------------------------------------------------------------- readers
 
 _RE_Q3D = re.compile(r"^df_m_(\d+)_.*z=0(\.0+)?\.npy$")
 _RE_Z127 = re.compile(r"^df_m_.*z=127(\.0+)?\.npy$")
@@ -151,26 +67,6 @@ _RE_CAMELS = re.compile(r"^Maps_.*\.npy$")
 
 def _is_companion(path: Path) -> bool:
     return bool(_RE_Z127.match(path.name))
-
-
-def detect_kind(path: "str | os.PathLike", shape: "tuple[int, ...] | None" = None) -> str:
-    """Kind of a file from its name, else from its shape; raise if it cannot be told."""
-    path = Path(path)
-    if _RE_CAMELS.match(path.name):
-        return "camels"
-    if _RE_Q3D.match(path.name) or _is_companion(path):
-        return "quijote3d"
-    if _RE_Q2D.match(path.name):
-        return "quijote2d"
-    if shape is not None:
-        if len(shape) == 2:
-            return "quijote2d"
-        if len(shape) == 3 and shape[0] == shape[1] == shape[2]:
-            return "quijote3d"
-    raise CosmobenchError(
-        f"{path}: cannot tell its kind from the name or shape {shape}; pass kind= "
-        f"(--kind {'|'.join(KINDS)})"
-    )
 
 
 def _regrid_factor(path: Path, grid: int, box_size: float, track: Track) -> int:
@@ -199,9 +95,9 @@ def _cube_tiles(path: Path, box_size: float, track: Track) -> tuple[np.ndarray, 
     total = 0.0
     for s in range(0, shape[0], step):
         chunk = np.asarray(mm[s:s + step], dtype=np.float32)
-        _check_values(path, chunk)
+        check_values(path, chunk)
         total += float(chunk.sum(dtype=np.float64))
-    _check_mean(path, total / float(np.prod(shape)))
+    check_mean(path, total / float(np.prod(shape)))
     cube = block_average(mm, k, name=str(path))
     tiles = cube_to_tiles(cube, planes=2, tile=track.tile, axis=2, name=str(path))
     return tiles, {"shape": list(shape), "dtype": str(dtype), "regrid_factor": k}
@@ -218,8 +114,8 @@ def _maps2d_tiles(path: Path, track: Track) -> tuple[np.ndarray, dict]:
         )
     mm = open_npy(path)
     maps = np.asarray(mm, dtype=np.float32)
-    _check_values(path, maps)
-    _check_mean(path, float(maps.mean(dtype=np.float64)))
+    check_values(path, maps)
+    check_mean(path, float(maps.mean(dtype=np.float64)))
     return maps_to_tiles(maps, tile=track.tile, name=str(path)), {"shape": list(shape), "dtype": str(dtype)}
 
 
@@ -238,7 +134,7 @@ def _camels_chunks(path: Path, track: Track, per_sim: int) -> Iterator[tuple[int
     mm = open_npy(path)
     for sim in range(shape[0] // per_sim):
         raw = np.asarray(mm[sim * per_sim:(sim + 1) * per_sim], dtype=np.float64)
-        _check_values(path, raw, delta=False)
+        check_values(path, raw, delta=False)
         if raw.min() < 0:
             # A mass map cannot be negative; δ = map / mean − 1 would go below −1 and pass as data.
             j = int(np.argmin(raw.reshape(per_sim, -1).min(axis=1)))
@@ -257,11 +153,145 @@ def _camels_chunks(path: Path, track: Track, per_sim: int) -> Iterator[tuple[int
         yield sim, maps_to_tiles(delta, tile=track.tile, name=str(path))
 
 
+# --------------------------------------------------------------------------------------------- kinds
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What one import will write: its settings and, lazily, its boxes.
+
+    Attributes
+    ----------
+    settings : dict
+        The kind's settings besides ``kind`` and ``tile`` (recorded in ``meta.json``; they enter the
+        content hash, so a key once written is never renamed).
+    boxes : iterator of (dict, dict)
+        Per box, in index order: tiles (n, tile, tile) per redshift (``"0"``, optionally ``"127"``) and
+        the extra fields of its meta entry (where the maps came from).
+    files : list of Path
+        The files read, in order (recorded with their sha256 in ``meta["files"]``).
+    notes : str, optional
+        Recorded as ``meta["notes"]``.
+    """
+
+    settings: dict
+    boxes: Iterator[tuple[dict, dict]]
+    files: list
+    notes: "str | None" = None
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """One kind of importable file: how it is recognised, the track its tiles feed, how it becomes boxes.
+
+    Attributes
+    ----------
+    track : Track
+    cosmology : str
+        Recorded as ``meta["cosmology"]``.
+    names : tuple of re.Pattern
+        File names that are of this kind.
+    plan : callable
+        ``plan(paths, track, **options) -> ImportPlan``; checks everything it can before any data is
+        read (the options are :func:`import_files`' keywords; it ignores those of other kinds).
+    options : tuple of str
+        The :func:`import_files` keywords that apply to this kind (giving another is refused).
+    shape : callable, optional
+        ``shape(shape) -> bool``: the kind of a file whose name says nothing.
+    """
+
+    track: Track
+    cosmology: str
+    names: tuple
+    plan: Callable[..., ImportPlan]
+    options: tuple = ()
+    shape: "Callable[[tuple], bool] | None" = None
+
+
+def _plan_quijote3d(paths: list[Path], track: Track, *, box_size=None, **_) -> ImportPlan:
+    # Cubes and their z=127 companions pair by directory, as in Quijote's <cosmo>/<i>/ layout.
+    mains = [p for p in paths if not _is_companion(p)]
+    companions = {p.parent.resolve(): p for p in paths if _is_companion(p)}
+    for p in mains:
+        if p.parent.resolve() not in companions:
+            found = sorted(q for q in p.parent.glob("df_m*z=127*.npy") if _RE_Z127.match(q.name))
+            if found:
+                companions[p.parent.resolve()] = found[0]
+    if not mains:
+        raise CosmobenchError("only z=127 files were given; pass the z=0 cubes (df_m_256_CIC_z=0.npy) too")
+    if len({p.resolve() for p in mains}) != len(mains):
+        raise CosmobenchError("the same file is given twice; each cube is one box")
+    if box_size is not None and (isinstance(box_size, bool) or not isinstance(box_size, (int, float, np.number))
+                                 or not math.isfinite(float(box_size)) or float(box_size) <= 0):
+        raise CosmobenchError(f"box size {box_size!r} must be a positive number of Mpc/h (Quijote boxes are 1000)")
+    box = QUIJOTE_BOX if box_size is None else float(box_size)
+
+    pairs = [(p, companions.get(p.parent.resolve())) for p in mains]
+
+    def boxes():
+        for p, comp in pairs:
+            tiles, info = _cube_tiles(p, box, track)
+            box_tiles, sources = {"0": tiles}, {"0": {"path": str(p.resolve()), **info}}
+            if comp is not None:
+                box_tiles["127"], info127 = _cube_tiles(comp, box, track)
+                sources["127"] = {"path": str(comp.resolve()), **info127}
+            yield box_tiles, {"source_files": sources}
+
+    return ImportPlan({"box_size": box, "planes": 2, "axis": 2, "regrid": "block average"}, boxes(),
+                      [f for pair in pairs for f in pair if f is not None])
+
+
+def _plan_quijote2d(paths: list[Path], track: Track, **_) -> ImportPlan:
+    def boxes():
+        for p in paths:
+            tiles, info = _maps2d_tiles(p, track)
+            yield {"0": tiles}, {"source_files": {"0": {"path": str(p.resolve()), **info}}}
+
+    return ImportPlan({}, boxes(), list(paths))
+
+
+def _plan_camels(paths: list[Path], track: Track, *, maps_per_sim: int = CAMELS_MAPS_PER_SIM, **_) -> ImportPlan:
+    per_sim = int(maps_per_sim)
+
+    def boxes():
+        for p in paths:  # one box per simulation, numbered across the files
+            for sim, tiles in _camels_chunks(p, track, per_sim):
+                yield {"0": tiles}, {"source_file": str(p.resolve()), "simulation": sim}
+
+    notes = ("δ of each map uses that map's own mean (δ = map / mean(map) − 1); "
+             f"box i = simulation i (maps {per_sim}·i … {per_sim}·i+{per_sim - 1}, "
+             "params row i) counted across the files in the order given")
+    return ImportPlan({"maps_per_sim": per_sim, "delta": "per-map mean: delta = map / mean(map) - 1"}, boxes(),
+                      list(paths), notes)
+
+
+#: Every kind :func:`import_files` reads; a new data source is a reader and one entry here.
+IMPORT_KINDS: dict[str, ImportKind] = {
+    "quijote3d": ImportKind(DEFAULT_TRACK, "Quijote (as provided)", (_RE_Q3D, _RE_Z127), _plan_quijote3d,
+                            options=("box_size",), shape=lambda s: len(s) == 3 and s[0] == s[1] == s[2]),
+    "quijote2d": ImportKind(TRACKS["quijote2d-z0"], "Quijote (as provided)", (_RE_Q2D,), _plan_quijote2d,
+                            shape=lambda s: len(s) == 2),
+    "camels": ImportKind(TRACKS["camels-mtot-z0"], "CAMELS LH (varies per simulation; see the params file)",
+                         (_RE_CAMELS,), _plan_camels, options=("maps_per_sim",)),
+}
+KINDS = tuple(IMPORT_KINDS)  # the built-in kinds' names (the CLI's --kind choices)
+
+
+def detect_kind(path: "str | os.PathLike", shape: "tuple[int, ...] | None" = None) -> str:
+    """Kind of a file from its name, else from its shape; raise if it cannot be told."""
+    path = Path(path)
+    for kind, spec in IMPORT_KINDS.items():
+        if any(r.match(path.name) for r in spec.names):
+            return kind
+    for kind, spec in IMPORT_KINDS.items():
+        if shape is not None and spec.shape is not None and spec.shape(tuple(shape)):
+            return kind
+    raise CosmobenchError(
+        f"{path}: cannot tell its kind from the name or shape {shape}; pass kind= "
+        f"(--kind {'|'.join(IMPORT_KINDS)})"
+    )
+
+
 # --------------------------------------------------------------------------------------------- import
-
-def _hash_files(files: Sequence[Path]) -> dict[str, str]:
-    return {str(p): sha256_file(p) for p in files}
-
 
 def import_files(
     paths,
@@ -308,8 +338,8 @@ def import_files(
         raise CosmobenchError("no files given; pass one or more .npy files to import")
     for p in paths:
         check_file(p, ".npy file")
-    if kind is not None and kind not in KINDS:
-        raise CosmobenchError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if kind is not None and kind not in IMPORT_KINDS:
+        raise CosmobenchError(f"unknown kind {kind!r}; use one of {', '.join(IMPORT_KINDS)}")
     if kind is None:
         kinds = {detect_kind(p, inspect_npy(p)[0]) for p in paths}
         if len(kinds) > 1:
@@ -323,76 +353,25 @@ def import_files(
             f"invalid source name {name!r} for an import: use letters, digits, '.', '-' and '_' (not starting with "
             "'.'; names 'sim' and 'sim-small' are for simulations)"
         )
-    track = _KIND_TRACK[kind]
-
-    # Cubes and their z=127 companions pair by directory, as in Quijote's <cosmo>/<i>/ layout.
-    companions: dict[Path, Path] = {}
-    mains = paths
-    if kind == "quijote3d":
-        mains = [p for p in paths if not _is_companion(p)]
-        for p in paths:
-            if _is_companion(p):
-                companions[p.parent.resolve()] = p
-        for p in mains:
-            if p.parent.resolve() not in companions:
-                found = sorted(q for q in p.parent.glob("df_m*z=127*.npy") if _RE_Z127.match(q.name))
-                if found:
-                    companions[p.parent.resolve()] = found[0]
-        if not mains:
-            raise CosmobenchError("only z=127 files were given; pass the z=0 cubes (df_m_256_CIC_z=0.npy) too")
-        if len({p.resolve() for p in mains}) != len(mains):
-            raise CosmobenchError("the same file is given twice; each cube is one box")
-    if box_size is not None and kind != "quijote3d":
+    spec = IMPORT_KINDS[kind]
+    if box_size is not None and "box_size" not in spec.options:
         raise CosmobenchError("box_size applies to quijote3d cubes only")
-    if box_size is not None and (isinstance(box_size, bool) or not isinstance(box_size, (int, float, np.number))
-                                 or not math.isfinite(float(box_size)) or float(box_size) <= 0):
-        raise CosmobenchError(f"box size {box_size!r} must be a positive number of Mpc/h (Quijote boxes are 1000)")
-    box = QUIJOTE_BOX if box_size is None else float(box_size)
+    plan = spec.plan(paths, spec.track, box_size=box_size, maps_per_sim=maps_per_sim)
 
     root = _store.sources_dir()
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-import-{secrets.token_hex(6)}"
     tmp.mkdir()
     try:
-        cosmology = "CAMELS LH (varies per simulation; see the params file)" if kind == "camels" else "Quijote (as provided)"
-        meta = new_meta(None, kind, track, cosmology=cosmology, settings={"kind": kind, "tile": track.tile})
-        boxes = meta["boxes"]
-        used_files: list[Path] = []
-        if kind == "quijote3d":
-            meta["settings"].update(box_size=box, planes=2, axis=2, regrid="block average")
-            for i, p in enumerate(mains):
-                tiles, info = _cube_tiles(p, box, track)
-                box_tiles, sources = {"0": tiles}, {"0": {"path": str(p.resolve()), **info}}
-                used_files.append(p)
-                comp = companions.get(p.parent.resolve())
-                if comp is not None:
-                    box_tiles["127"], info127 = _cube_tiles(comp, box, track)
-                    sources["127"] = {"path": str(comp.resolve()), **info127}
-                    used_files.append(comp)
-                boxes[str(i)] = {**save_box(tmp, i, box_tiles), "source_files": sources}
-                del tiles, box_tiles  # a box's tiles are 64 MB per redshift: free them before the next cube
-        elif kind == "quijote2d":
-            for i, p in enumerate(paths):
-                tiles, info = _maps2d_tiles(p, track)
-                boxes[str(i)] = {**save_box(tmp, i, {"0": tiles}), "source_files": {"0": {"path": str(p.resolve()), **info}}}
-                used_files.append(p)
-        else:
-            meta["settings"].update(maps_per_sim=int(maps_per_sim), delta="per-map mean: delta = map / mean(map) - 1")
-            meta["notes"] = ("δ of each map uses that map's own mean (δ = map / mean(map) − 1); "
-                             f"box i = simulation i (maps {maps_per_sim}·i … {maps_per_sim}·i+{maps_per_sim - 1}, "
-                             "params row i) counted across the files in the order given")
-            offset = 0
-            for p in paths:
-                n_sims = 0
-                for sim, tiles in _camels_chunks(p, track, int(maps_per_sim)):
-                    boxes[str(offset + sim)] = {**save_box(tmp, offset + sim, {"0": tiles}),
-                                                "source_file": str(p.resolve()), "simulation": sim}
-                    n_sims = sim + 1
-                offset += n_sims
-                used_files.append(p)
+        meta = new_meta(None, kind, spec.track, cosmology=spec.cosmology,
+                        settings={"kind": kind, "tile": spec.track.tile, **plan.settings})
+        if plan.notes:
+            meta["notes"] = plan.notes
+        for i, (tiles, fields) in enumerate(plan.boxes):
+            meta["boxes"][str(i)] = {**save_box(tmp, i, tiles), **fields}
         meta["files"] = [
-            {"path": str(p.resolve()), "name": p.name, "sha256": h, "size": p.stat().st_size, "kind": kind}
-            for p, h in zip(used_files, _hash_files(used_files).values())
+            {"path": str(p.resolve()), "name": p.name, "sha256": sha256_file(p), "size": p.stat().st_size, "kind": kind}
+            for p in plan.files
         ]
         final_name = meta["name"] = name or f"{kind}-{_store.content_hash(meta)[:8]}"
         write_meta(tmp, meta)
