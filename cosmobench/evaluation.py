@@ -128,16 +128,14 @@ def _draw_chunks(resolved: ResolvedModel, n: int, seed: int, track: Track, tally
         # fractional reports (b / steps per step) may round past the chunk: never beyond it
         kw = {"progress": lambda k, end=before + size: bar.update(max(0.0, min(k, end - bar.n)))} if live else {}
         if from_file:
-            raw, how = gen.take(start, start + size), f"maps {start}..{start + size - 1} of {resolved.spec}"
+            how = f"maps {start}..{start + size - 1} of {resolved.spec}"
         else:
             s = chunk_seed(seed, i)
             how = f"sample({size}, seed={s}) of batch {i} (maps {start}..{start + size - 1})"
-            try:
-                raw = gen.sample(size, seed=s, **kw)
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model's code; KeyboardInterrupt passes
-                raise plugin_error(
-                    f"model {resolved.name!r}: {how}", exc, "fix the generator (nothing was written)"
-                ) from None
+        try:
+            raw = gen.take(start, start + size) if from_file else gen.sample(size, seed=s, **kw)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model's code; KeyboardInterrupt passes
+            raise plugin_error(f"model {resolved.name!r}: {how}", exc, "fix the generator (nothing was written)") from None
         if bar is not None:
             bar.update(before + size - bar.n)  # whole maps, whatever the generator reported
         name = f"model maps from {how}"
