@@ -794,7 +794,6 @@ def remove_stale_temporaries(root: "Path | None" = None) -> list[Path]:
     return removed
 
 
-
 # ------------------------------------------------------------------------------------ opening a source
 
 #: Boxes a missing simulated source is built with: test 0, 1 / val 2 / train 3 (:func:`split_of_box`).
