@@ -92,15 +92,18 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
         "holdout_flagged_verdict"}}, "n_eff": ..., "pools": ...}``.
     """
     from cosmobench.data.store import Source, get_source
-    from cosmobench.evaluation import _Group, _cached_null, _rows_of, _statistics, _summarize_all, reference_summaries
+    from cosmobench.evaluation import _statistics
+    from cosmobench.reference_split import Group, rows_of
+    from cosmobench.reference_summaries import reference_summaries, summarize_all
+    from cosmobench.summary_cache import cached_null
 
     if int(sets) != sets or sets < 1:
         raise CosmobenchError(f"sets={sets!r}; pass a positive integer (>= 20 for a meaningful share)")
     src = source if isinstance(source, Source) else get_source(source)
     stats = _statistics(statistics, src)
     ref = reference_summaries(src, stats, progress=progress)
-    pool_g = ref["groups"]["pool"]
-    boxes = ref["pool_boxes"]
+    pool_g = ref.pool_group
+    boxes = ref.pool_boxes
     if len(boxes) < 2:
         raise CosmobenchError(f"source {src.name!r} has a null pool of {len(boxes)} box(es); calibration needs >= 2 (build more boxes)")
     pool_box = np.concatenate([np.full(s1 - s0, b) for b, s0, s1 in pool_g.pieces])
@@ -111,9 +114,9 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
         perm = np.random.default_rng([NULL_SEED, 7, j]).permutation(len(boxes))
         half = (len(boxes) + 1) // 2
         a, b = {boxes[k] for k in perm[:half]}, {boxes[k] for k in perm[half:]}
-        splits.append((_rows_of(pool_g, a), _rows_of(pool_g, b)))
+        splits.append((rows_of(pool_g, a), rows_of(pool_g, b)))
     val = src.boxes("val")
-    val_maps = _Group(tuple((b, 0, int(src.meta["boxes"][str(b)]["n_maps"])) for b in val)).load(src) if val else None
+    val_maps = Group(tuple((b, 0, int(src.meta["boxes"][str(b)]["n_maps"])) for b in val)).load(src) if val else None
 
     raw_p = np.empty((len(stats), int(sets)))
     ratios = np.empty_like(raw_p)
@@ -122,7 +125,7 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
         hold_p = np.empty((len(stats), int(sets)))
         hold_r = np.empty_like(hold_p)
     per_box: dict = {}
-    for i, (stat, rc, pool) in enumerate(zip(stats, ref["compare"], ref["pool"])):
+    for i, (stat, rc, pool) in enumerate(zip(stats, ref.compare, ref.pool)):
         f = prepare_distance(stat.distance, rc)
         for j, (a_rows, b_rows) in enumerate(splits):
             null_a = null_distribution(stat.distance, rc, pool[a_rows], n, strata=pool_box[a_rows],
@@ -133,8 +136,8 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
             raw_p[i, j], ratios[i, j] = null_a.p_value(v), v / null_a.median if null_a.median > 0 else np.inf
         vs = None
         if hold_p is not None:
-            vs = _summarize_all([stat], val_maps, 256)[0]
-            full = _cached_null(src, stat, ref["groups"], rc, pool, n, None)
+            vs = summarize_all([stat], val_maps, 256)[0]
+            full = cached_null(src, stat, ref.groups, rc, pool, n, None)
             f = prepare_distance(stat.distance, rc)
             m = min(int(n), vs.shape[0])
             # like the holdout baseline: m random validation maps, a fresh seed per set
@@ -142,7 +145,7 @@ def calibrate(source="sim", *, n: int = 2048, sets: int = 20, statistics=None, p
             hold_p[i], hold_r[i] = [full.p_value(v) for v in hv], hv / full.median
         # per-box summaries for the independent-maps measurement: compare boxes, pool boxes, val boxes
         parts = []
-        for group, arr in ((ref["groups"]["compare"], rc), (pool_g, pool)):
+        for group, arr in ((ref.compare_group, rc), (pool_g, pool)):
             at = 0
             for b, s0, s1 in group.pieces:
                 parts.append(arr[at: at + s1 - s0])

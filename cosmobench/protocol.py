@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Generator", "generator_name", "generator_info"]
+__all__ = ["Generator", "generator_name", "generator_info", "stored_maps"]
 
 
 @runtime_checkable
@@ -26,6 +26,12 @@ class Generator(Protocol):
         The track the model was trained for (the evaluator warns nothing, it only records it).
     ``info`` : dict
         JSON-serialisable facts about the model (parameters, training data, ...), copied into results.
+    ``ordered`` : bool
+        True for a generator that serves a fixed sequence of stored maps (a sample file,
+        :class:`cosmobench.data.samples.SampleFileGenerator`). It then also has ``__len__`` (maps
+        available) and ``take(start, stop) -> maps start..stop-1``, and ``evaluate`` reads maps
+        ``0 .. n-1`` in order with ``take`` instead of calling ``sample`` with chunk seeds (which would
+        serve the same first maps for every chunk), and refuses an ``n`` larger than ``len``.
     """
 
     def sample(self, n: int, *, seed: int) -> np.ndarray:
@@ -56,3 +62,23 @@ def generator_info(generator: Any) -> dict:
     """The generator's ``info`` attribute when it is a mapping (copied), else an empty dict."""
     info = getattr(generator, "info", None)
     return dict(info) if isinstance(info, dict) else {}
+
+
+def stored_maps(generator: Any) -> "int | None":
+    """Maps an ``ordered`` generator holds (it is read in order with ``take``), or None for a seeded one.
+
+    Raises
+    ------
+    CosmobenchError
+        If the generator says ``ordered = True`` but lacks ``take(start, stop)`` or ``len()``.
+    """
+    if getattr(generator, "ordered", False) is not True:
+        return None
+    if not callable(getattr(generator, "take", None)) or not hasattr(generator, "__len__"):
+        from cosmobench.errors import CosmobenchError
+
+        raise CosmobenchError(
+            f"{type(generator).__name__} sets ordered = True but has no take(start, stop) or len(); an ordered "
+            "generator serves stored maps through both (see cosmobench.protocol.Generator)"
+        )
+    return int(len(generator))

@@ -20,21 +20,24 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
-import json
-import math
 import os
-import pickle
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
-from cosmobench._files import check_file
 from cosmobench._io import sha256_file
+from cosmobench.checkpoint import (  # noqa: F401 - the checkpoint format's former home
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_SUFFIXES,
+    CHECKPOINT_VERSION,
+    _check_checkpoint,
+    check_checkpoint,
+    load_checkpoint,
+)
+from cosmobench.data.samples import SAMPLE_SUFFIXES, SampleFileGenerator  # noqa: F401 - former home
 from cosmobench.data.track import Track, get_track
 from cosmobench.errors import CosmobenchError
+from cosmobench.options import check_options
 from cosmobench.protocol import Generator, generator_info, generator_name
 
 __all__ = [
@@ -50,16 +53,13 @@ __all__ = [
     "entries",
     "get_factory",
     "load_checkpoint",
+    "check_checkpoint",
     "resolve",
     "check_options",
     "plugin_error",
 ]
 
 ENTRY_POINT_GROUP = "cosmobench.generators"
-CHECKPOINT_FORMAT = "cosmobench-checkpoint"
-CHECKPOINT_VERSION = 1
-CHECKPOINT_SUFFIXES = (".ckpt", ".pt")
-SAMPLE_SUFFIXES = (".npy", ".npz", ".h5", ".hdf5")
 
 
 @dataclass(frozen=True)
@@ -322,61 +322,6 @@ def _call_factory(factory: Any, what: str, *, checkpoint: "dict | None", track: 
     return generator
 
 
-# Option names whose value counts something (maps per batch, sampler steps): a positive integer.
-_COUNT_OPTION = re.compile(r"^(batch_size|steps|n_[a-z0-9_]+|[a-z0-9_]+_(size|steps|count))$")
-
-
-def check_options(options: dict) -> None:
-    """The options boundary: refuse factory options (``-o KEY=VALUE``) that cannot mean anything.
-
-    Rules, the same for every generator (so a third-party factory needs no validation of its own for
-    these): numbers are finite; counts (``batch_size``, ``steps``, ``n_*``, ``*_size``, ``*_steps``,
-    ``*_count``) are integers ≥ 1; ``device`` names a device this machine has (``cpu``, ``auto``, or
-    ``cuda``/``mps`` only where torch sees one).
-
-    Raises
-    ------
-    CosmobenchError
-        Naming the option and what would be accepted.
-    """
-    for key, value in options.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise CosmobenchError(f"option {key}={value!r} is not a finite number")
-        if _COUNT_OPTION.match(key) and (
-            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
-        ):
-            raise CosmobenchError(f"option {key}={value!r} must be a whole number ≥ 1 (e.g. -o {key}=64)")
-        if key == "device" and value is not None:
-            _check_device(value)
-
-
-def _check_device(value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise CosmobenchError(f"option device={value!r} must be a device name such as cpu, cuda or cuda:0")
-    if value in ("cpu", "auto"):
-        return
-    try:
-        import torch
-    except ImportError:
-        raise CosmobenchError(f"option device={value!r} needs torch, which is not installed; pass -o device=cpu") from None
-    try:
-        dev = torch.device(value)
-    except (RuntimeError, ValueError, TypeError):
-        raise CosmobenchError(f"option device={value!r} is not a torch device name; use cpu, cuda or cuda:0") from None
-    if dev.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise CosmobenchError(
-                f"option device={value!r}: this machine has no CUDA device (torch {torch.__version__}); "
-                "pass -o device=cpu (or omit it)"
-            )
-        if dev.index is not None and dev.index >= count:
-            raise CosmobenchError(f"option device={value!r}: this machine has {count} CUDA device(s); use cuda:0..cuda:{count - 1}")
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise CosmobenchError(f"option device={value!r}: MPS is not available on this machine; pass -o device=cpu")
-
-
 def _with_reference_source(factory: Any, options: dict, reference_source: "str | None") -> dict:
     """Give a factory that declares a ``source`` keyword the evaluation's reference source.
 
@@ -409,205 +354,6 @@ def _check_factory_signature(factory: Any, what: str, options: dict) -> None:
             f"{what} does not accept keyword argument(s) {', '.join(missing)}; a factory must be callable as "
             "factory(*, checkpoint=None, track=<Track>, **options)"
         )
-
-
-# ---------------------------------------------------------------------------------------- checkpoints
-
-
-def load_checkpoint(path: "str | os.PathLike") -> dict:
-    """Load and check a cosmobench checkpoint without ever executing code from it.
-
-    Parameters
-    ----------
-    path : path-like
-        A file written by ``torch.save({"format": "cosmobench-checkpoint", "version": 1,
-        "generator": name, "config": {...}, "state": {...}, "provenance": {...}}, path)``.
-
-    Returns
-    -------
-    dict
-        The checkpoint dictionary (tensors on the CPU).
-
-    Raises
-    ------
-    CosmobenchError
-        If the file is not a torch file, is truncated, holds anything that would run code, or is
-        not a cosmobench checkpoint.
-    """
-    import torch  # heavy: only checkpoints need it
-
-    path = Path(path)
-    check_file(path, "checkpoint")
-    try:
-        ckpt = torch.load(path, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as exc:
-        # torch's message advises weights_only=False: never pass that on. Only a GLOBAL the safe
-        # unpickler refused means "objects that would run code"; anything else is a damaged file.
-        refused = [ln.strip() for ln in str(exc).splitlines() if "GLOBAL" in ln]
-        if refused:
-            what = refused[0].replace("Trying to load unsupported ", "").split(" whose ")[0]
-            raise CosmobenchError(
-                f"{path} is not a cosmobench checkpoint: it holds Python objects ({what}) that would execute code "
-                "when loaded, and cosmobench refuses to execute code from a checkpoint; save plain tensors and builtin "
-                "types in the checkpoint dict"
-            ) from None
-        raise _unreadable_checkpoint(path) from None
-    except Exception:  # truncated zip, random bytes, EOF...: torch raises many types
-        raise _unreadable_checkpoint(path) from None
-    _check_checkpoint(ckpt, path)
-    return ckpt
-
-
-def _unreadable_checkpoint(path: Path) -> CosmobenchError:
-    return CosmobenchError(
-        f"{path} could not be read as a torch checkpoint: the file is truncated, damaged or not written by "
-        "torch.save; re-download it or save the checkpoint dict again with torch.save"
-    )
-
-
-def _check_checkpoint(ckpt: Any, path: Path) -> None:
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise CosmobenchError(
-            f"{path} is not a cosmobench checkpoint (no format={CHECKPOINT_FORMAT!r}); save a dict with keys "
-            "format, version, generator, config, state (see docs/contracts.md)"
-        )
-    version = ckpt.get("version", 1)
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
-        raise CosmobenchError(
-            f"{path} is checkpoint format version {version!r}; this cosmobench reads up to {CHECKPOINT_VERSION}: "
-            "upgrade cosmobench"
-        )
-    for key, kind in (("generator", str), ("config", dict), ("state", dict)):
-        if not isinstance(ckpt.get(key), kind):
-            raise CosmobenchError(
-                f"{path}: checkpoint key {key!r} is missing or not a {kind.__name__}; a cosmobench checkpoint "
-                "needs generator (a registered name), config (dict) and state (dict of tensors)"
-            )
-
-
-# --------------------------------------------------------------------------------------- sample files
-
-
-class SampleFileGenerator:
-    """Serve the maps stored in a ``.npy`` / ``.npz`` / ``.h5`` file as a generator.
-
-    ``sample(n, seed=...)`` returns the first ``n`` maps whatever the seed, so a file scores
-    deterministically; :meth:`take` reads any slice, which the evaluator uses to walk the file in
-    order. Maps are read lazily (``.npy`` is memory-mapped), so a 100,000-map file is never loaded whole.
-
-    Parameters
-    ----------
-    path : path-like
-        The file. ``.npz``: the single array, or the array named ``samples``. ``.h5``: the dataset
-        ``samples``, or the single dataset.
-    """
-
-    def __init__(self, path: "str | os.PathLike") -> None:
-        self.path = Path(path)
-        self.name = self.path.stem
-        self._array, self._h5_key = self._open()
-        self.shape: tuple[int, ...] = tuple(int(s) for s in self._array.shape)
-        if len(self.shape) != 3:
-            raise CosmobenchError(
-                f"{self.path} holds an array of shape {self.shape}; samples must be a stack of maps (n, 64, 64)"
-            )
-        self.info = {"file": str(self.path), "n_available": self.shape[0], "dtype": str(self._array.dtype)}
-        self._read_sidecar()
-
-    def _read_sidecar(self) -> None:
-        """Read ``<file>.meta.json`` when present: ``{"name": ..., "info": {...}}`` says where the samples came from.
-
-        Samples drawn elsewhere (a GPU machine, a collaborator) keep their provenance this way: the name
-        goes on the leaderboard row and ``info`` (model, checkpoint sha256, sampler, hardware) into the result.
-        """
-        meta_path = self.path.with_name(self.path.name + ".meta.json")
-        if not meta_path.exists():
-            return
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            name, info = meta.get("name", self.name), meta.get("info", {})
-            if not isinstance(name, str) or not name or not isinstance(info, dict):
-                raise ValueError("'name' must be a non-empty string and 'info' an object")
-        except (OSError, ValueError, AttributeError) as exc:
-            raise CosmobenchError(
-                f"{meta_path} is not a valid samples sidecar ({exc}); fix it to "
-                '{"name": "...", "info": {...}} or delete it'
-            ) from None
-        self.name = name
-        self.info.update(info)
-        self.info["sidecar"] = str(meta_path)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def _open(self) -> "tuple[Any, str | None]":
-        suffix = self.path.suffix.lower()
-        check_file(self.path, "sample file")
-        try:
-            if suffix == ".npy":
-                return np.load(self.path, mmap_mode="r", allow_pickle=False), None
-            if suffix == ".npz":
-                return self._open_npz(), None
-            return self._open_h5()
-        except CosmobenchError:
-            raise
-        except Exception as exc:  # truncated files, pickled objects, not-an-HDF5...
-            raise CosmobenchError(
-                f"{self.path} could not be read as {suffix} samples ({type(exc).__name__}: {exc}); the file is "
-                "truncated, holds Python objects, or is not in that format: re-save the maps with numpy"
-            ) from None
-
-    def _open_npz(self) -> np.ndarray:
-        with np.load(self.path, allow_pickle=False) as npz:
-            keys = list(npz.files)
-            key = "samples" if "samples" in keys else (keys[0] if len(keys) == 1 else None)
-            if key is None:
-                raise CosmobenchError(
-                    f"{self.path} holds arrays {keys}; name the samples array 'samples' (np.savez(path, samples=maps))"
-                )
-            return npz[key]
-
-    def _open_h5(self) -> "tuple[Any, str]":
-        import h5py
-
-        with h5py.File(self.path, "r") as fh:
-            datasets: list[str] = []
-            fh.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
-            key = "samples" if "samples" in datasets else (datasets[0] if len(datasets) == 1 else None)
-            if key is None:
-                raise CosmobenchError(
-                    f"{self.path} holds datasets {datasets}; name the samples dataset 'samples'"
-                )
-            ds = fh[key]
-            # Keep only metadata here; take() reopens the file so no handle outlives a call.
-            return _H5Shape(ds.shape, ds.dtype), key
-
-    def take(self, start: int, stop: int) -> np.ndarray:
-        """Maps ``start:stop`` of the file, as stored (validation is the evaluator's job)."""
-        if stop > len(self):
-            raise CosmobenchError(
-                f"{self.path} holds {len(self)} maps but {stop} were asked for; pass --n {len(self)} or fewer, "
-                "or write more samples"
-            )
-        if self._h5_key is None:
-            return np.array(self._array[start:stop])
-        import h5py
-
-        try:
-            with h5py.File(self.path, "r") as fh:
-                return np.asarray(fh[self._h5_key][start:stop])
-        except Exception as exc:
-            raise CosmobenchError(f"{self.path}: reading maps {start}:{stop} failed ({exc}); the file is damaged") from None
-
-    def sample(self, n: int, *, seed: int = 0) -> np.ndarray:
-        """The first ``n`` maps (the seed is ignored: stored samples are what they are)."""
-        return self.take(0, int(n))
-
-
-@dataclass(frozen=True)
-class _H5Shape:
-    shape: tuple
-    dtype: Any
 
 
 # ---------------------------------------------------------------------------------------------- resolve

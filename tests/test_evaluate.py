@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import cosmobench
-from cosmobench import registry
+from cosmobench import registry, summary_cache
 from cosmobench.errors import CosmobenchError
 from cosmobench.evaluation import chunk_seed, evaluate
+from cosmobench.reference_split import split_plan
 
 # The module, not the package-level function of the same name.
 evaluate_module = importlib.import_module("cosmobench.evaluation")
@@ -105,6 +106,53 @@ def test_sample_files_score_like_the_maps_they_hold(small_source, tmp_path, suff
     assert values(r) == values(ref)
 
 
+class _Stored:
+    """An ``ordered`` generator that is not a sample file: evaluate must walk it with take(), never seed it."""
+
+    ordered = True
+
+    def __init__(self, maps):
+        self.maps, self.taken = maps, []
+
+    def __len__(self):
+        return len(self.maps)
+
+    def take(self, start, stop):
+        self.taken.append((start, stop))
+        return self.maps[start:stop]
+
+    def sample(self, n, *, seed):
+        raise AssertionError("an ordered generator is read with take(), not sample()")
+
+
+def test_ordered_generators_are_read_in_order(small_source, monkeypatch):
+    """The protocol's ``ordered`` capability, not the sample-file class, is what evaluate reads in order."""
+    maps = Lognormal().sample(N + 5, seed=3)
+    stats = ["power", "mean"]
+
+    class Fixed:
+        def sample(self, n, *, seed):
+            return maps[:n]
+
+    one_chunk = evaluate(_Stored(maps), n=N, source="sim-small", statistics=stats, progress=False)
+    assert values(one_chunk) == values(evaluate(Fixed(), n=N, source="sim-small", statistics=stats, progress=False))
+    monkeypatch.setattr(evaluate_module, "SEED_CHUNK", 16)
+    gen = _Stored(maps)
+    chunked = evaluate(gen, n=N, source="sim-small", statistics=stats, progress=False)
+    assert gen.taken == [(0, 16), (16, 32)] and values(chunked) == values(one_chunk)
+    with pytest.raises(CosmobenchError, match=f"holds {N + 5} maps but n={N + 8}"):
+        evaluate(_Stored(maps), n=N + 8, source="sim-small", statistics=stats, progress=False)
+
+    class HalfOrdered:
+        ordered = True
+
+        def sample(self, n, *, seed):
+            return maps[:n]
+
+    with pytest.raises(CosmobenchError, match="ordered = True but has no take"):
+        evaluate(HalfOrdered(), n=N, source="sim-small", statistics=stats, progress=False)
+
+
 def test_too_few_maps_in_file(small_source, tmp_path):
     path = tmp_path / "few.npy"
     np.save(path, Lognormal().sample(5, seed=0))
@@ -122,7 +170,7 @@ def test_registered_name(small_source):
 
 
 def test_corrupt_cache_is_rebuilt(small_source, tmp_path, monkeypatch):
-    monkeypatch.setattr(evaluate_module, "_cache_dir", lambda: tmp_path / "cache")  # this test's files only
+    monkeypatch.setattr(summary_cache, "cache_dir", lambda: tmp_path / "cache")  # this test's files only
     stats = ["power", "mean"]
     a = evaluate(Lognormal(), n=N, source="sim-small", statistics=stats, progress=False)
     assert a.reference["summaries"] == "built"
@@ -194,15 +242,15 @@ class _FakeSource:
 
 
 def test_floor_split_by_box_and_by_tile():
-    compare, floor, how = evaluate_module._split_plan(_FakeSource([0, 1, 10, 11]))
+    compare, floor, how = split_plan(_FakeSource([0, 1, 10, 11]))
     assert how == "box" and [p[0] for p in compare.pieces] == [0, 10] and [p[0] for p in floor.pieces] == [1, 11]
-    compare, floor, how = evaluate_module._split_plan(_FakeSource([4], n_maps=9))
+    compare, floor, how = split_plan(_FakeSource([4], n_maps=9))
     assert how == "tile" and compare.pieces == ((4, 0, 4),) and floor.pieces == ((4, 4, 9),)
     # the null pool also takes the training boxes (never the validation ones)
-    compare, pool, how = evaluate_module._split_plan(_FakeSource([0, 1], train=[3, 4]))
+    compare, pool, how = split_plan(_FakeSource([0, 1], train=[3, 4]))
     assert [p[0] for p in compare.pieces] == [0] and [p[0] for p in pool.pieces] == [1, 3, 4]
     with pytest.raises(CosmobenchError, match="no test boxes"):
-        evaluate_module._split_plan(_FakeSource([]))
+        split_plan(_FakeSource([]))
 
 
 class _Bar:
@@ -224,7 +272,7 @@ class _Bar:
 def test_progress_moves_per_sampler_step(small_source, monkeypatch):
     """A generator that reports its steps moves the bar inside a chunk; the bar ends at n maps exactly."""
     bars = []
-    monkeypatch.setattr(evaluate_module, "_progress", lambda *a, **k: bars.append(_Bar()) or bars[-1])
+    monkeypatch.setattr(evaluate_module, "map_bar", lambda *a, **k: bars.append(_Bar()) or bars[-1])
     monkeypatch.setattr(evaluate_module, "SEED_CHUNK", 16)
 
     class Stepper(Lognormal):

@@ -514,10 +514,10 @@ def test_sidecar_name_names_the_model(small_source, ctx, capsys):
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
-    from cosmobench import evaluation
+    from cosmobench import summary_cache
 
     d = tmp_path / "cache"
-    monkeypatch.setattr(evaluation, "_cache_dir", lambda: d)
+    monkeypatch.setattr(summary_cache, "cache_dir", lambda: d)
     return d
 
 
@@ -656,10 +656,10 @@ def test_bispectrum_configurations_follow_the_track():
 
 
 def test_budget_refuses_what_cannot_fit_and_warns_about_hours(small_source, monkeypatch):
-    from cosmobench import evaluation
+    from cosmobench import budget, evaluation
     from cosmobench.errors import CosmobenchError
 
-    monkeypatch.setattr(evaluation, "_available_memory", lambda: 1 << 30)  # a 1 GB machine
+    monkeypatch.setattr(budget, "available_memory", lambda: 1 << 30)  # a 1 GB machine
     calls = []
 
     class Counting(_Cheap):
@@ -672,6 +672,6 @@ def test_budget_refuses_what_cannot_fit_and_warns_about_hours(small_source, monk
     with pytest.raises(CosmobenchError, match=r"batch_size=20000 needs about .* pass a smaller --batch-size"):
         evaluation.evaluate(Counting(), n=20_000, batch_size=20_000, source="sim-small", progress=False)
     assert calls == []  # refused before a single map was drawn
-    monkeypatch.setattr(evaluation, "WARN_SECONDS", 0.0)
+    monkeypatch.setattr(budget, "WARN_SECONDS", 0.0)
     with pytest.warns(UserWarning, match=r"n=16: the statistics alone will take about"):
         evaluation.evaluate(Counting(), n=N, source="sim-small", progress=False, statistics=["power"])

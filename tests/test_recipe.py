@@ -84,7 +84,7 @@ def _summaries_of(src, stats, group):
 def test_two_builds_of_one_recipe_score_alike(small_source, tmp_path, monkeypatch):
     """Threads 1 vs 2 and estimated vs measured FFTW plans: every metric within 1% of its noise floor."""
     from cosmobench.compare.score import score_statistic
-    from cosmobench.evaluation import _split_plan
+    from cosmobench.reference_split import split_plan
     from cosmobench.stats import default_statistics
 
     a = small_source  # built with all CPUs (2 here) and measured plans
@@ -93,7 +93,7 @@ def test_two_builds_of_one_recipe_score_alike(small_source, tmp_path, monkeypatc
     monkeypatch.setenv("COSMOBENCH_FFTW_PLANNER", "estimate")
     b = build_simulated(name="sim-small", boxes=a.n_boxes, progress=False)
     assert b.recipe_id == a.recipe_id
-    compare, floor, _ = _split_plan(a)
+    compare, floor, _ = split_plan(a)
     stats = default_statistics(a.track, sigma0=a.sigma0)
     a_cmp, a_floor = _summaries_of(a, stats, compare), _summaries_of(a, stats, floor)
     b_cmp = _summaries_of(b, stats, compare)

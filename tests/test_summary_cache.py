@@ -15,17 +15,17 @@ import textwrap
 import numpy as np
 import pytest
 
+from cosmobench import summary_cache
 from cosmobench.evaluation import reference_summaries
 from cosmobench.stats import MeanStatistic, PowerStatistic
 
-evaluate_module = importlib.import_module("cosmobench.evaluation")
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """This test's own cache directory."""
     d = tmp_path / "cache"
-    monkeypatch.setattr(evaluate_module, "_cache_dir", lambda: d)
+    monkeypatch.setattr(summary_cache, "cache_dir", lambda: d)
     return d
 
 
@@ -66,9 +66,9 @@ def source(tmp_path):
 
 def test_same_inputs_are_served_from_the_cache(source, cache):
     stats = [MeanStatistic(source.track)]
-    assert reference_summaries(source, stats)["status"] == "built"
+    assert reference_summaries(source, stats).status == "built"
     again = reference_summaries(source, stats)
-    assert again["status"] == "cached" and len(list(cache.glob("*.npz"))) == 1
+    assert again.status == "cached" and len(list(cache.glob("*.npz"))) == 1
 
 
 def test_a_changed_source_hash_rebuilds(source, cache, tmp_path):
@@ -76,21 +76,21 @@ def test_a_changed_source_hash_rebuilds(source, cache, tmp_path):
     first = reference_summaries(source, stats)
     other = _Source(tmp_path / "src2", content_hash="0" * 64)  # the same maps under another hash
     rebuilt = reference_summaries(other, stats)
-    assert rebuilt["status"] == "built" and len(list(cache.glob("*.npz"))) == 2
-    np.testing.assert_array_equal(rebuilt["compare"][0], first["compare"][0])  # same maps, summarised again
-    assert reference_summaries(other, stats)["status"] == "cached"
-    assert reference_summaries(source, stats)["status"] == "cached"  # the first file is still valid
+    assert rebuilt.status == "built" and len(list(cache.glob("*.npz"))) == 2
+    np.testing.assert_array_equal(rebuilt.compare[0], first.compare[0])  # same maps, summarised again
+    assert reference_summaries(other, stats).status == "cached"
+    assert reference_summaries(source, stats).status == "cached"  # the first file is still valid
 
 
 def test_changed_statistic_settings_or_version_rebuild(source, cache):
     t = source.track
     reference_summaries(source, [PowerStatistic(t)])
-    assert reference_summaries(source, [PowerStatistic(t, threads=1)])["status"] == "cached"  # speed only
+    assert reference_summaries(source, [PowerStatistic(t, threads=1)]).status == "cached"  # speed only
 
     class Bumped(PowerStatistic):
         version = "999"
 
-    assert reference_summaries(source, [Bumped(t)])["status"] == "built"
+    assert reference_summaries(source, [Bumped(t)]).status == "built"
 
 
 _STAT_CODE = '''
@@ -124,10 +124,41 @@ def test_a_changed_statistic_code_rebuilds_without_a_version_bump(source, cache,
     path = tmp_path / "scaled_stat.py"
     old = _load(path, 1.0)(source.track)
     first = reference_summaries(source, [old])
-    assert first["status"] == "built"
-    assert reference_summaries(source, [_load(path, 1.0)(source.track)])["status"] == "cached"
+    assert first.status == "built"
+    assert reference_summaries(source, [_load(path, 1.0)(source.track)]).status == "cached"
     new = _load(path, 2.0)(source.track)  # same name, version and settings; different code
     assert new.key() == old.key()
     second = reference_summaries(source, [new])
-    assert second["status"] == "built"
-    np.testing.assert_allclose(second["compare"][0], 2.0 * first["compare"][0], rtol=1e-12)
+    assert second.status == "built"
+    np.testing.assert_allclose(second.compare[0], 2.0 * first.compare[0], rtol=1e-12)
+
+
+def test_reference_summaries_are_a_typed_result(small_source, cache):
+    """Attributes name what the former 13-key dict held; indexing still works, with a DeprecationWarning."""
+    import dataclasses
+
+    src = small_source  # test boxes 0, 1 / val 2 / train 3, 32 maps each
+    mean, power = MeanStatistic(src.track), PowerStatistic(src.track)
+    ref = reference_summaries(src, [mean, power], feature_stat=mean)
+    # box 0 is compared with; the null pool is the other test box and the training box, never val
+    assert (ref.compare_boxes, ref.pool_boxes, ref.floor_split, ref.n_compare, ref.n_pool) == ([0], [1, 3], "box", 32, 64)
+    box = {b: mean.summarize(src.box_maps(b)) for b in (0, 1, 3)}
+    np.testing.assert_allclose(ref.compare[0], box[0], rtol=1e-12)
+    np.testing.assert_allclose(ref.pool[0], np.concatenate([box[1], box[3]]), rtol=1e-12)
+    np.testing.assert_allclose(ref.pool[1], power.summarize(np.concatenate([src.box_maps(1), src.box_maps(3)])), rtol=1e-12)
+    # memorisation features: training rows are the training box's, test rows the compare box's then box 1's
+    np.testing.assert_allclose(ref.train, box[3], rtol=1e-12)
+    np.testing.assert_allclose(ref.test_features, np.concatenate([box[0], box[1]]), rtol=1e-12)
+    assert ref.maps.shape == (8, 64, 64) and ref.maps.dtype == np.float32
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ref.status = "cached"
+    old = ref.as_dict()
+    assert set(old) == {"compare", "pool", "floor", "train", "test_features", "floor_split", "n_compare", "n_floor",
+                        "compare_boxes", "pool_boxes", "groups", "status", "maps"}
+    assert old["n_floor"] == 64 and old["groups"] == {"compare": ref.compare_group, "pool": ref.pool_group}
+    with pytest.warns(DeprecationWarning, match=r"ReferenceSummaries\['n_floor'\] is deprecated"):
+        assert ref["n_floor"] == 64
+    with pytest.warns(DeprecationWarning):
+        assert ref["floor"][1] is ref.pool[1]
+    with pytest.raises(KeyError):
+        ref["nope"]

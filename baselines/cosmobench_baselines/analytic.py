@@ -196,14 +196,13 @@ class SpectralFieldGenerator:
 
 
 def reference_source(source: str, split: str):
-    """The reference source, built first when it is a missing built-in one (a fresh machine's first run)."""
-    from cosmobench.data import get_source, load_reference
+    """The reference source, built first when it is a missing built-in one (a fresh machine's first run).
 
-    try:
-        return get_source(source)
-    except CosmobenchError:
-        load_reference(split, source=source)  # builds "sim"/"sim-small"; re-raises clearly for anything else
-        return get_source(source)
+    A thin name for :func:`cosmobench.data.store.ensure_source`, the core's one way to open a source.
+    """
+    from cosmobench.data.store import ensure_source
+
+    return ensure_source(source, splits=(split,))
 
 
 def _reference(source: str, track, reference_maps):

@@ -10,12 +10,14 @@ import numpy as np
 
 from cosmobench.data.slicing import block_average, cube_to_tiles, maps_to_tiles
 from cosmobench.data.store import (
+    DEFAULT_BOXES,
     DEFAULT_SEED,
     SIM_SOURCE_CONFIGS,
     SPLITS,
     Source,
     build_simulated,
     data_home,
+    ensure_source,
     get_source,
     list_sources,
     split_of_box,
@@ -37,15 +39,14 @@ __all__ = [
     "list_sources",
     "split_of_box",
     "build_simulated",
+    "ensure_source",
     "import_files",
     "load_reference",
     "SPLITS",
     "DEFAULT_SEED",
     "SIM_SOURCE_CONFIGS",
+    "DEFAULT_BOXES",
 ]
-
-#: Boxes a missing simulated source gets by default: test 0, 1 / val 2 / train 3.
-DEFAULT_BOXES = 4
 
 
 def import_files(paths, name=None, kind=None, **kwargs) -> Source:
@@ -81,7 +82,7 @@ def load_reference(
     boxes : int, optional
         Use boxes ``0 .. boxes-1`` only (building missing ones when ``build``), so the maps do not
         depend on how many boxes the source happens to hold. Default: every box present, or
-        boxes 0-3 when the source must be built.
+        ``DEFAULT_BOXES`` (0-3) when the source must be built (see :func:`ensure_source`).
     progress : bool
         Show progress while building.
 
@@ -95,34 +96,17 @@ def load_reference(
     CosmobenchError
         If the source is missing (or lacks the split) and cannot or may not be built.
     """
-    from cosmobench.data.store import SPLITS as _splits, sources_dir
-
-    if split not in (*_splits, "all"):
-        raise CosmobenchError(f"unknown split {split!r}; use one of {', '.join(_splits)} (or 'all')")
-    if boxes is not None and (int(boxes) != boxes or boxes < 1):
-        raise CosmobenchError(f"boxes must be a positive integer, got {boxes!r}")
-    exists = (sources_dir() / source / "meta.json").exists()
-    src = get_source(source) if exists else None
-    simulated = source in SIM_SOURCE_CONFIGS or (src is not None and src.kind == "simulated")
-    want = boxes if boxes is not None else max(DEFAULT_BOXES, src.n_boxes if src is not None else 0)
-    if src is None:
-        missing = True
-    elif boxes is not None:
-        missing = not set(range(want)) <= set(src.boxes())
-    else:
-        missing = not src.boxes(split)
-    if missing:
-        if not (build and simulated):
-            if src is None:
-                get_source(source)  # raises the standard "no such source" message
-            raise CosmobenchError(
-                f"source {source!r} lacks boxes for split {split!r}"
-                + (f" among boxes 0..{want - 1}" if boxes is not None else "")
-                + ("; call with build=True or run `cosmobench data build "
-                   f"--source {source} --boxes {want}`" if simulated else "; import more files")
-            )
-        src = build_simulated(name=source, boxes=want, progress=progress)
+    if split not in (*SPLITS, "all"):
+        raise CosmobenchError(f"unknown split {split!r}; use one of {', '.join(SPLITS)} (or 'all')")
+    src = ensure_source(source, progress=progress, splits=() if split == "all" else (split,), boxes=boxes, build=build)
     use = [i for i in src.boxes(split) if boxes is None or i < boxes]
-    if not use:
-        raise CosmobenchError(f"source {source!r} has no {split} boxes; build more with `cosmobench data build --boxes 4`")
+    if not use or (boxes is not None and not set(range(boxes)) <= set(src.boxes())):
+        simulated = src.kind == "simulated"
+        want = boxes if boxes is not None else max(DEFAULT_BOXES, src.n_boxes)
+        raise CosmobenchError(
+            f"source {source!r} lacks boxes for split {split!r}"
+            + (f" among boxes 0..{want - 1}" if boxes is not None else "")
+            + ("; call with build=True or run `cosmobench data build "
+               f"--source {source} --boxes {want}`" if simulated else "; import more files")
+        )
     return np.concatenate([src.box_maps(i, z) for i in use], axis=0)

@@ -113,7 +113,7 @@ def _track_for_config(cfg) -> Track:
 def build_simulated(
     name: str = "sim",
     config=None,
-    boxes: int = 4,
+    boxes: "int | None" = None,
     seed: "int | None" = None,
     progress: bool = True,
     *,
@@ -131,8 +131,9 @@ def build_simulated(
     config : str or SimConfig, optional
         Simulator config (a key of ``SIM_CONFIGS`` or a ``SimConfig``); default: the one the existing
         source was built with, else the one the name implies, else ``"default"``.
-    boxes : int
-        Number of boxes the source should hold (boxes ``0 .. boxes-1``); boxes already present and
+    boxes : int, optional
+        Number of boxes the source should hold (default :data:`~cosmobench.data.store.DEFAULT_BOXES`,
+        test 0, 1 / val 2 / train 3), boxes ``0 .. boxes-1``; boxes already present and
         intact are kept, so rerunning after an interrupt resumes. Extra existing boxes are kept.
     seed : int, optional
         Base seed; box ``i`` uses ``box_seed(seed, i)``. Default: the existing source's, else
@@ -158,6 +159,10 @@ def build_simulated(
         If the name already holds a source built with another config or seed, or the config does
         not give default-track pixels, or a box fails on every worker that tried it.
     """
+    if boxes is None:
+        from cosmobench.data.store import DEFAULT_BOXES  # the store imports this module at its end
+
+        boxes = DEFAULT_BOXES
     if isinstance(boxes, bool) or not isinstance(boxes, (int, np.integer)) or boxes < 1:
         raise CosmobenchError(f"boxes must be a positive integer, got {boxes!r}")
     if not name or "/" in name or name.startswith("."):

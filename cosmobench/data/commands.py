@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cosmobench.data.store import DEFAULT_BOXES
 from cosmobench.errors import CosmobenchError
 
 __all__ = ["register"]
@@ -42,7 +43,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     b.add_argument("--source", default=None, help="source name (default: 'sim', or 'sim-small' with --config small)")
     b.add_argument("--config", default=None, help="simulator config: default | small, or the earlier recipes "
                    "default-v1 | small-v1 (default: the source's own, else implied by --source)")
-    b.add_argument("--boxes", type=int, default=4, help="number of boxes the source should hold (default 4: test 0,1 / val 2 / train 3)")
+    b.add_argument("--boxes", type=int, default=DEFAULT_BOXES,
+                   help=f"number of boxes the source should hold (default {DEFAULT_BOXES}: test 0,1 / val 2 / train 3)")
     b.add_argument("--seed", type=int, default=None, help="base seed (default: the source's, else the built-in one)")
     b.add_argument("--threads", type=int, default=None,
                    help="threads per box (default: $COSMOBENCH_THREADS, else the CPUs divided among the workers)")
