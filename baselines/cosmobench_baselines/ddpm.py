@@ -227,9 +227,9 @@ class DiffusionGenerator:
     Notes
     -----
     On the CPU the default batch is :data:`CPU_BATCH_SIZE` maps, not the config's (chosen for a GPU): a
-    batch's activations then stay in the caches. Batch size does not change the default sampler's maps
-    (all its noise is the initial x_T, drawn map by map from one stream); DDIM with η > 0 and the
-    ancestral sampler draw noise inside the loop, so for them it does.
+    batch's activations then stay in the caches. Batch size does not change the maps of ``dpm++2m`` and
+    of DDIM with η = 0 (all their noise is the initial x_T, drawn map by map from one stream); DDIM with
+    η > 0 and the ancestral sampler draw noise inside the loop, so they keep the config's batch.
     """
 
     def __init__(self, checkpoint: dict, *, device=None, batch_size=None, sampler=None, steps=None, eta=None,
@@ -260,7 +260,11 @@ class DiffusionGenerator:
         self.threads = None if threads is None else int(threads)
         self.spacing = str(spacing)
         self.eta = float(eta if eta is not None else s.get("eta", 0.0))
-        self.batch_size = int(batch_size or (CPU_BATCH_SIZE if on_cpu else s.get("batch_size", 64)))
+        # Samplers that draw noise inside the loop give other maps at another batch size: they keep the
+        # config's batch, so their maps stay the same on every device.
+        in_loop_noise = self.sampler == "ddpm" or (self.sampler == "ddim" and self.eta > 0)
+        cpu_batch = on_cpu and not in_loop_noise
+        self.batch_size = int(batch_size or (CPU_BATCH_SIZE if cpu_batch else s.get("batch_size", 64)))
         clip = s.get("clip_x0")
         self.clip_x0 = (float(clip[0]), float(clip[1])) if isinstance(clip, (list, tuple)) else None
         self.last_clip_fraction = 0.0

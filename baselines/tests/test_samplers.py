@@ -124,6 +124,10 @@ def test_sample_module_writes_a_sidecar_that_evaluate_reads(tmp_path):
     assert meta["info"]["train_source"]["n_maps"] == 8  # the training provenance travels with the samples
     r = resolve(str(out))
     assert r.name == "ddpm" and r.info["sampler"] == "dpm++2m"
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(path.read_bytes()[:500])
+    assert main(["ddpm", "--checkpoint", str(bad), "--n", "1", "--out", str(tmp_path / "b.npy")]) == 2
+    assert not (tmp_path / "b.npy").exists()
 
 
 def test_sample_module_draws_in_evaluates_chunk_seeds():
@@ -173,5 +177,8 @@ def test_cpu_fast_path_gives_the_maps_of_the_plain_path(tmp_path):
     fast = ddpm.ddpm_factory(checkpoint=ck, device="cpu", steps=4)
     plain = ddpm.ddpm_factory(checkpoint=ck, device="cpu", steps=4, channels_last=False, batch_size=8)
     assert fast.channels_last and fast.batch_size == ddpm.CPU_BATCH_SIZE and not plain.channels_last
+    # noise inside the loop: the config's batch, so the maps do not depend on the device
+    for opts in ({"sampler": "ddpm"}, {"sampler": "ddim", "eta": 1.0}):
+        assert ddpm.ddpm_factory(checkpoint=ck, device="cpu", **opts).batch_size == ck["config"]["sample"]["batch_size"]
     a, b = fast.sample(9, seed=2), plain.sample(9, seed=2)
     assert a.std() > 0.05 and np.allclose(a, b, rtol=1e-4, atol=1e-5)
