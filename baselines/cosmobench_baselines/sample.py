@@ -71,6 +71,7 @@ def main(argv: "list[str] | None" = None) -> int:
     import torch
 
     from cosmobench.checkpoint_io import load_checkpoint
+    from cosmobench.errors import CosmobenchError
     from cosmobench_baselines.checkpoint import packaged_checkpoint_path
     from cosmobench_baselines.ddpm import ddpm_factory, ddpm_seed_factory
     from cosmobench_baselines.gan import gan_factory, gan_seed_factory
@@ -90,14 +91,18 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--batch-size", type=int, help="maps per network batch")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    ck = load_checkpoint(args.checkpoint) if args.checkpoint else None
     opts = {} if args.device == "auto" else {"device": args.device}
     for key in ("sampler", "steps", "threads", "batch_size"):
         if getattr(args, key) is not None:
             if not args.name.startswith("ddpm") and key in ("sampler", "steps", "threads"):
                 p.error(f"--{key.replace('_', '-')} is for the diffusion models")
             opts[key] = getattr(args, key)
-    gen = factories[args.name](checkpoint=ck, **opts)
+    try:
+        ck = load_checkpoint(args.checkpoint) if args.checkpoint else None
+        gen = factories[args.name](checkpoint=ck, **opts)
+    except CosmobenchError as exc:  # a missing or damaged checkpoint, a device this machine lacks
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     t = time.time()
     maps = draw(gen, args.n, args.seed, progress=not args.no_progress)
     wall = time.time() - t
