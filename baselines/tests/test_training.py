@@ -84,3 +84,22 @@ def test_init_fine_tunes_from_a_diffusion_checkpoint(tmp_path):
     assert 0 < max(moved) < 0.05
     with pytest.raises(CosmobenchError, match="diffusion configs only"):
         train.train(tiny_config("gan"), steps=1, maps=maps, out=tmp_path / "c", progress=False, init=first)
+
+
+def test_generators_draw_the_tracks_tile(tmp_path):
+    """The map side comes from the track, not a constant: a diffusion model follows it, a GAN says it cannot."""
+    import dataclasses
+
+    from cosmobench.data.track import DEFAULT_TRACK
+    from cosmobench_baselines import ddpm, gan
+
+    small = dataclasses.replace(DEFAULT_TRACK, name="tile32", tile=32)
+    maps = fake_reference(8)
+    d = ddpm.ddpm_factory(checkpoint=checkpoint.load_checkpoint(
+        train.train(tiny_config("ddpm"), steps=1, maps=maps, out=tmp_path / "d", progress=False)),
+        track=small, device="cpu", steps=2)
+    assert d.sample(2, seed=0).shape == (2, 32, 32)
+    ck = checkpoint.load_checkpoint(train.train(tiny_config("gan"), steps=1, maps=maps, out=tmp_path / "g", progress=False))
+    assert gan.gan_factory(checkpoint=ck, device="cpu").sample(2, seed=0).shape == (2, 64, 64)
+    with pytest.raises(CosmobenchError, match="draws 64² maps but the track 'tile32' has 32² tiles"):
+        gan.gan_factory(checkpoint=ck, track=small, device="cpu")
