@@ -40,4 +40,4 @@ for gen in $CONFIGS; do
     fi
     echo "=== $cfg -> $dest/$gen.ckpt ($size bytes)"
 done
-echo "done; check with: pytest tests/test_baselines.py -k packaged"
+echo "done; check with: pytest baselines/tests/test_packaging.py -k packaged"

@@ -1,7 +1,7 @@
 """Analytic baselines: a Gaussian random field and a lognormal field with the reference P(k).
 
 Both measure the isotropic power spectrum of the source's ``train`` maps (cosmobench's estimator,
-``P = L²/N⁴ ⟨|FFT δ|²⟩``, k_F-wide bins), put it on the 2-D Fourier grid of a 64² map of side
+``P = L²/N⁴ ⟨|FFT δ|²⟩``, k_F-wide bins), put it on the 2-D Fourier grid of a track tile of side
 L = ``track.tile_size`` (log-log interpolation in |k|, then rescaled bin by bin so that each bin's mean
 over its modes equals the measured value exactly; the corner modes beyond the last bin are extrapolated
 with the last slope), and draw fields from it:
@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from cosmobench.errors import CosmobenchError
+from cosmobench.stats.power import power_spectrum
 
 __all__ = ["reference_spectrum", "grid_power", "SpectralFieldGenerator", "grf_factory", "lognormal_factory",
            "GRF_FLOOR"]
@@ -41,26 +42,9 @@ def _track(track):
 
 
 def _binned_power(maps: np.ndarray, box_size: float):
-    """(k, P (n, nb)) with the core's convention; the core's estimator when it is importable."""
-    try:
-        from cosmobench.stats.power import power_spectrum
-    except ImportError:  # the core's stats layer not installed / importable: same convention, numpy
-        power_spectrum = None
-    if power_spectrum is not None:
-        ps = power_spectrum(maps, box_size=box_size)
-        return np.asarray(ps.k, float), np.asarray(ps.power, float), np.asarray(ps.edges, float)
-    n = maps.shape[-1]
-    kf = 2 * math.pi / box_size
-    edges = kf * (np.arange(n // 2 + 1) + 0.5)
-    kk = _kgrid(n, box_size)
-    idx = np.digitize(kk, edges) - 1
-    ok = (idx >= 0) & (idx < edges.size - 1) & (kk > 0)
-    f2 = np.abs(np.fft.fft2(maps)) ** 2 * box_size**2 / n**4
-    nb = edges.size - 1
-    cnt = np.bincount(idx[ok], minlength=nb)
-    k = np.bincount(idx[ok], weights=kk[ok], minlength=nb) / cnt
-    p = np.stack([np.bincount(idx[ok], weights=f[ok], minlength=nb) / cnt for f in f2])
-    return k, p, edges
+    """(k, P (n, nb), edges) of ``maps`` with the core's estimator (the statistic the maps are scored by)."""
+    ps = power_spectrum(maps, box_size=box_size)
+    return np.asarray(ps.k, float), np.asarray(ps.power, float), np.asarray(ps.edges, float)
 
 
 def _kgrid(n: int, box_size: float) -> np.ndarray:

@@ -1,11 +1,17 @@
-"""Checkpoints in the cosmobench format (``docs/contracts.md``) and training-state files.
+"""The baselines' side of the checkpoint format: assembling, stricter checks, packaged defaults, provenance.
 
-A *checkpoint* holds what sampling needs and nothing else::
+The format itself (``docs/contracts.md``) is the core's: :mod:`cosmobench.checkpoint_io` reads
+(:func:`load_checkpoint`, the same reader ``cosmobench evaluate --model X.ckpt`` uses), checks and writes it.
+Here are what only trained baselines need on top::
 
     {"format": "cosmobench-checkpoint", "version": 1, "generator": <registered name>,
      "config": {plain types}, "state": {param name: tensor}, "provenance": {plain types}}
 
-It is written with ``torch.save`` and read with ``torch.load(weights_only=True)``: data, never code.
+- :func:`make_checkpoint` assembles one from a trainer (plain-typed config and provenance, CPU tensors);
+- :func:`check_checkpoint` adds to the core's check: a ``provenance`` dict, the expected generator, tensors
+  only, and finite weights (a diverged run is refused with a sentence, not sampled into NaN maps);
+- :func:`save_checkpoint` writes it with the core's writer plus a readable ``<stem>.json`` beside it.
+
 A *training state* (optimisers, discriminator, EMA, step, loss history) lives in a separate file next
 to it (``<name>.train.pt``), also a dict of tensors and plain types, loadable with ``weights_only=True``.
 Every file is written atomically (temporary file + rename).
@@ -20,7 +26,9 @@ from typing import Any
 
 import torch
 
-from cosmobench._io import atomic_path, atomic_write_json
+from cosmobench import checkpoint_io as core
+from cosmobench._io import atomic_write_json
+from cosmobench.checkpoint_io import load_checkpoint, save_torch_atomic
 from cosmobench.errors import CosmobenchError
 
 __all__ = [
@@ -36,8 +44,8 @@ __all__ = [
     "plain",
 ]
 
-FORMAT = "cosmobench-checkpoint"
-VERSION = 1
+FORMAT = core.CHECKPOINT_FORMAT
+VERSION = core.CHECKPOINT_VERSION
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -79,18 +87,10 @@ def make_checkpoint(generator: str, config: dict, state: dict, provenance: dict)
     }
 
 
-def save_torch_atomic(obj: Any, path: "str | os.PathLike") -> Path:
-    """``torch.save`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return path
-
-
 def save_checkpoint(ckpt: dict, path: "str | os.PathLike", *, provenance_json: bool = True) -> Path:
-    """Write ``ckpt`` atomically; also write its provenance (plus config) as ``<stem>.json`` beside it."""
-    check_checkpoint(ckpt)
-    path = save_torch_atomic(ckpt, path)
+    """Write ``ckpt`` atomically (the core's writer); also write its provenance (plus config) as ``<stem>.json``."""
+    check_checkpoint(ckpt, source=str(path))
+    path = core.save_checkpoint(ckpt, path)
     if provenance_json:
         atomic_write_json(
             path.with_suffix(".json"),
@@ -99,25 +99,8 @@ def save_checkpoint(ckpt: dict, path: "str | os.PathLike", *, provenance_json: b
     return path
 
 
-def load_checkpoint(path: "str | os.PathLike") -> dict:
-    """Load a checkpoint with ``torch.load(weights_only=True)`` and check its format."""
-    path = Path(path)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CosmobenchError(f"checkpoint {path} does not exist; check the path") from None
-    except Exception as exc:  # truncated / not a torch file / contains code
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        why = next((ln for ln in lines if "Unsupported global" in ln), lines[0] if lines else "")
-        raise CosmobenchError(
-            f"cannot read checkpoint {path} ({type(exc).__name__}: {why}); it is truncated, not a torch.save "
-            "file, or holds objects other than tensors and plain types (a checkpoint is data, never code)"
-        ) from None
-    return check_checkpoint(ckpt, source=str(path))
-
-
 def check_checkpoint(ckpt: Any, *, expect: "str | tuple[str, ...] | None" = None, source: str = "checkpoint") -> dict:
-    """Validate the structure of a checkpoint dict; return it.
+    """Validate a baseline checkpoint dict: the core's format check, then the baselines' own; return it.
 
     Parameters
     ----------
@@ -125,17 +108,17 @@ def check_checkpoint(ckpt: Any, *, expect: "str | tuple[str, ...] | None" = None
         The loaded checkpoint.
     expect : str or tuple of str, optional
         Registered generator name(s) the checkpoint must belong to.
+    source : str
+        What to call it in messages (its file, usually).
+
+    Raises
+    ------
+    CosmobenchError
+        Not in the format, no ``provenance`` dict, another generator's, a non-tensor in ``state``, or NaN/inf weights.
     """
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CosmobenchError(f"{source} is not a cosmobench checkpoint (no format={FORMAT!r} key)")
-    if ckpt.get("version") != VERSION:
-        raise CosmobenchError(
-            f"{source} has checkpoint version {ckpt.get('version')!r}; this cosmobench-baselines reads version "
-            f"{VERSION}: upgrade cosmobench-baselines"
-        )
-    for key, typ in (("generator", str), ("config", dict), ("state", dict), ("provenance", dict)):
-        if not isinstance(ckpt.get(key), typ):
-            raise CosmobenchError(f"{source}: key {key!r} is missing or not a {typ.__name__}")
+    core.check_checkpoint(ckpt, source)
+    if not isinstance(ckpt.get("provenance"), dict):
+        raise CosmobenchError(f"{source}: key 'provenance' is missing or not a dict; re-save it with cosmobench-train")
     if expect is not None:
         names = (expect,) if isinstance(expect, str) else tuple(expect)
         if ckpt["generator"] not in names:

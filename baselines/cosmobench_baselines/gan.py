@@ -17,6 +17,7 @@ training state), which keeps every checkpoint under 20 MB.
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import torch
@@ -24,8 +25,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
+from cosmobench.data.track import get_track
+from cosmobench.errors import CosmobenchError
 from cosmobench_baselines import transforms as T
 from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint, training_info
+from cosmobench_baselines.device import pick_device
 from cosmobench_baselines.unet import count_parameters
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GANGenerator",
@@ -42,9 +46,12 @@ class MLPGenerator(nn.Module):
         layers += [nn.Linear(cin, out), nn.Tanh()]
         self.model = nn.Sequential(*layers)
         self.latent = latent
+        self.side = math.isqrt(out)
+        if self.side**2 != out:
+            raise ValueError(f"MLPGenerator out={out} is not a square map's pixel count")
 
     def forward(self, z):
-        return self.model(z).view(z.shape[0], 1, 64, 64)
+        return self.model(z).view(z.shape[0], 1, self.side, self.side)
 
 
 class MLPDiscriminator(nn.Module):
@@ -79,6 +86,7 @@ class ConvGenerator(nn.Module):
                        nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
         self.stages = nn.Sequential(*stages)
         self.out = nn.Conv2d(channels[-1], 1, 3, padding=1)
+        self.side = 4 * 2 ** (len(channels) - 1)
         if len(channels) != 5:
             raise ValueError("ConvGenerator needs 5 channel entries (4 → 64 in four doublings)")
 
@@ -88,16 +96,16 @@ class ConvGenerator(nn.Module):
 
 
 class ConvDiscriminator(nn.Module):
-    """Strided 4×4 convs with spectral norm, LeakyReLU(0.2): 64² → 4², then a linear logit."""
+    """Strided 4×4 convs with spectral norm, LeakyReLU(0.2): size² → (size / 16)², then a linear logit."""
 
-    def __init__(self, channels=(32, 64, 128, 256)):
+    def __init__(self, channels=(32, 64, 128, 256), size: int = 64):
         super().__init__()
         layers, cin = [], 1
         for cout in channels:
             layers += [spectral_norm(nn.Conv2d(cin, cout, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
             cin = cout
         self.features = nn.Sequential(*layers)
-        side = 64 // 2 ** len(channels)
+        side = size // 2 ** len(channels)
         self.fc = spectral_norm(nn.Linear(cin * side * side, 1))
 
     def forward(self, x):
@@ -130,12 +138,17 @@ class GANGenerator:
         self.config = cfg
         self.name = checkpoint["generator"]
         self.track = track
-        if device in (None, "auto"):
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
+        self.device = pick_device(device)
         self.net = build_generator(cfg["model"])
         self.net.load_state_dict(checkpoint["state"])
         self.net.to(self.device).eval()
+        tr = get_track(track)
+        if self.net.side != tr.tile:
+            raise CosmobenchError(
+                f"this {self.name} checkpoint draws {self.net.side}² maps but the track {tr.name!r} has "
+                f"{tr.tile}² tiles; train a generator for that track (its maps are the training data)"
+            )
+        self.shape = tr.shape
         self.latent = int(cfg["model"]["latent"])
         self.transform = T.from_config(cfg["transform"])
         self.batch_size = int(batch_size or cfg.get("sample", {}).get("batch_size", 256))
@@ -152,7 +165,7 @@ class GANGenerator:
     @torch.no_grad()
     def sample(self, n: int, *, seed: int) -> np.ndarray:
         n = int(n)
-        out = np.empty((n, 64, 64), dtype=np.float32)
+        out = np.empty((n, *self.shape), dtype=np.float32)
         gen = torch.Generator(device="cpu").manual_seed(int(seed))
         clipped = 0.0
         for lo in range(0, n, self.batch_size):

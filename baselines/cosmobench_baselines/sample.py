@@ -2,7 +2,7 @@
 
 Why: a slow sampler (the seed DDPM's 1000 ancestral steps) can run on a GPU machine once, and the file is
 then scored anywhere with ``cosmobench evaluate --model FILE.npy``: chunks of 256 maps, chunk i drawn with
-seed ``SeedSequence([S, i])`` — the same draws :func:`cosmobench.evaluation.chunk_seed` makes.
+seed :func:`cosmobench.evaluation.chunk_seed` (``SeedSequence([S, i])``), imported from there.
 
     python -m cosmobench_baselines.sample ddpm --n 2048 --seed 0 --out ddpm.npy [--device cuda] [--float16]
         [--sampler dpm++2m|ddim|ddpm|config] [--steps K] [--threads T]
@@ -26,12 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-CHUNK = 256
+from cosmobench.evaluation import SEED_CHUNK, chunk_seed
 
-
-def chunk_seed(seed: int, i: int) -> int:
-    """Seed of chunk ``i``; must equal :func:`cosmobench.evaluation.chunk_seed` (tested)."""
-    return int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1, dtype=np.uint32)[0])
+#: Maps per ``sample`` call: evaluate's seed chunks (re-exported for the old import path).
+CHUNK = SEED_CHUNK
 
 
 def _accepts_progress(generator) -> bool:
@@ -52,8 +50,8 @@ def draw(generator, n: int, seed: int, progress: bool = False) -> np.ndarray:
         for i in range((n + CHUNK - 1) // CHUNK):
             size = min(CHUNK, n - CHUNK * i)
             before = bar.n
-            # fractional reports (b / steps per step) may round past the chunk: never beyond it
-            kw = {"progress": lambda k, end=before + size: bar.update(max(0.0, min(k, end - bar.n)))} if live else {}
+            # never beyond the chunk, and whole maps only (a 0.0 would make the bar's count a float)
+            kw = {"progress": lambda k, end=before + size: bar.update(max(0, min(int(k), end - bar.n)))} if live else {}
             parts.append(generator.sample(size, seed=chunk_seed(seed, i), **kw))
             bar.update(before + size - bar.n)  # whole maps, whatever the generator reported
     finally:
@@ -72,6 +70,9 @@ def _sha256(path) -> str:
 def main(argv: "list[str] | None" = None) -> int:
     import torch
 
+    from cosmobench.checkpoint_io import load_checkpoint
+    from cosmobench.errors import CosmobenchError
+    from cosmobench_baselines.checkpoint import packaged_checkpoint_path
     from cosmobench_baselines.ddpm import ddpm_factory, ddpm_seed_factory
     from cosmobench_baselines.gan import gan_factory, gan_seed_factory
 
@@ -90,14 +91,18 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--batch-size", type=int, help="maps per network batch")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    ck = torch.load(args.checkpoint, weights_only=True, map_location="cpu") if args.checkpoint else None
     opts = {} if args.device == "auto" else {"device": args.device}
     for key in ("sampler", "steps", "threads", "batch_size"):
         if getattr(args, key) is not None:
             if not args.name.startswith("ddpm") and key in ("sampler", "steps", "threads"):
                 p.error(f"--{key.replace('_', '-')} is for the diffusion models")
             opts[key] = getattr(args, key)
-    gen = factories[args.name](checkpoint=ck, **opts)
+    try:
+        ck = load_checkpoint(args.checkpoint) if args.checkpoint else None
+        gen = factories[args.name](checkpoint=ck, **opts)
+    except CosmobenchError as exc:  # a missing or damaged checkpoint, a device this machine lacks
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     t = time.time()
     maps = draw(gen, args.n, args.seed, progress=not args.no_progress)
     wall = time.time() - t
@@ -107,8 +112,6 @@ def main(argv: "list[str] | None" = None) -> int:
     out = Path(args.out)
     np.save(out, maps.astype(np.float16) if args.float16 else maps)
     out = out if out.suffix == ".npy" else out.with_name(out.name + ".npy")  # np.save appends .npy
-    from cosmobench_baselines.checkpoint import packaged_checkpoint_path
-
     ckpt_path = Path(args.checkpoint) if args.checkpoint else packaged_checkpoint_path(args.name)
     info = dict(getattr(gen, "info", {}) or {})
     info.update({

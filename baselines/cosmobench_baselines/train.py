@@ -29,11 +29,13 @@ import numpy as np
 import torch
 
 from cosmobench._io import atomic_path, atomic_write_text
+from cosmobench.data.track import get_track
 from cosmobench.errors import CosmobenchError
 from cosmobench_baselines import __version__
 from cosmobench_baselines import transforms as T
-from cosmobench_baselines.checkpoint import make_checkpoint, plain, save_checkpoint, save_torch_atomic
+from cosmobench_baselines.checkpoint import load_checkpoint, make_checkpoint, plain, save_checkpoint, save_torch_atomic
 from cosmobench_baselines.configs import CONFIGS, describe, get_config
+from cosmobench_baselines.device import pick_device
 from cosmobench_baselines.distributed import batch_indices, init_from_env
 
 __all__ = ["train", "load_training_maps", "augment", "main", "make_trainer"]
@@ -43,7 +45,7 @@ __all__ = ["train", "load_training_maps", "augment", "main", "make_trainer"]
 def load_training_maps(source: str = "sim", maps_file: "str | None" = None) -> "tuple[np.ndarray, dict]":
     """The training maps and a provenance record of where they came from.
 
-    ``maps_file`` (a ``.npy`` of (n, 64, 64) δ) overrides the source; otherwise the ``train`` split of
+    ``maps_file`` (a ``.npy`` of (n, tile, tile) δ for the default track) overrides the source; otherwise the ``train`` split of
     the cosmobench source ``source`` is used (it must have been built: ``cosmobench data build``).
     """
     if maps_file is not None:
@@ -63,8 +65,10 @@ def load_training_maps(source: str = "sim", maps_file: "str | None" = None) -> "
         except (AttributeError, TypeError, ValueError):
             pass
     maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim != 3 or maps.shape[1:] != (64, 64):
-        raise CosmobenchError(f"training maps have shape {maps.shape}; expected (n, 64, 64) δ maps")
+    track = get_track(info.get("track"))  # the source's track; a maps file is for the default track
+    if maps.ndim != 3 or maps.shape[1:] != track.shape:
+        raise CosmobenchError(f"training maps have shape {maps.shape}; the track {track.name!r} needs "
+                              f"(n, {track.tile}, {track.tile}) δ maps")
     if not np.isfinite(maps).all():
         raise CosmobenchError("training maps contain NaN or inf; rebuild or re-import the source")
     info["n_maps"] = int(maps.shape[0])
@@ -87,14 +91,6 @@ def augment(x: torch.Tensor, gen: torch.Generator, dist=None) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------- helpers
-def pick_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise CosmobenchError("--device cuda but no CUDA device is visible; use --device cpu or auto")
-    return torch.device(device)
-
-
 def autocast_for(device: torch.device, precision: str = "bf16"):
     """bf16 autocast on CUDA when supported (no loss scaling needed), fp32 elsewhere or when asked.
 
@@ -112,7 +108,6 @@ def autocast_for(device: torch.device, precision: str = "bf16"):
 def _init_from(trainer, path) -> dict:
     """Start a diffusion trainer from a checkpoint's weights (model and EMA); its provenance is returned."""
     from cosmobench._io import sha256_file
-    from cosmobench_baselines.checkpoint import load_checkpoint
 
     if not hasattr(trainer, "model"):
         raise CosmobenchError("--init works for the diffusion configs only (a GAN checkpoint holds no discriminator)")

@@ -94,8 +94,16 @@ def test_generator_default_is_the_fast_sampler_with_progress_per_step(tmp_path):
     assert g.info["sampler"] == "dpm++2m" and g.info["sampler_steps"] == 5
     seen = []
     x = g.sample(7, seed=0, progress=seen.append)
-    assert len(seen) == 3 * 5 and sum(seen) == pytest.approx(7)  # batches of 3, 3, 1 maps; 5 steps each
+    # batches of 3, 3, 1 maps, 5 steps each: after step j of a batch of b, ⌊b·j/5⌋ maps, whole maps only
+    assert seen == [1, 1, 1] + [1, 1, 1] + [1] and all(type(k) is int for k in seen)
     assert np.array_equal(x, g.sample(7, seed=0)) and x.min() >= -1
+    seen.clear()
+    wide = ddpm.ddpm_factory(checkpoint=ck, device="cpu", batch_size=7, steps=3)
+    y = wide.sample(7, seed=0, progress=seen.append)
+    assert seen == [2, 2, 3]  # ⌊7/3⌋, ⌊14/3⌋, 7: the bar moves during the batch
+    # the default sampler's noise is all in x_T, drawn map by map: the batch size does not change the maps
+    narrow = ddpm.ddpm_factory(checkpoint=ck, device="cpu", batch_size=3, steps=3)
+    assert np.allclose(narrow.sample(7, seed=0), y, rtol=1e-5, atol=1e-6)
     old = ddpm.ddpm_factory(checkpoint=ck, device="cpu", sampler="config")
     assert old.info["sampler"] == "ddim" and old.info["sampler_steps"] == 4 * 0 + old.steps
     with pytest.raises(ValueError, match="dpm\\+\\+2m"):
@@ -116,3 +124,61 @@ def test_sample_module_writes_a_sidecar_that_evaluate_reads(tmp_path):
     assert meta["info"]["train_source"]["n_maps"] == 8  # the training provenance travels with the samples
     r = resolve(str(out))
     assert r.name == "ddpm" and r.info["sampler"] == "dpm++2m"
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(path.read_bytes()[:500])
+    assert main(["ddpm", "--checkpoint", str(bad), "--n", "1", "--out", str(tmp_path / "b.npy")]) == 2
+    assert not (tmp_path / "b.npy").exists()
+
+
+def test_sample_module_draws_in_evaluates_chunk_seeds():
+    """Samples drawn on another machine must be the maps `cosmobench evaluate --seed S` would draw."""
+    from cosmobench.evaluation import chunk_seed
+    from cosmobench_baselines.sample import draw
+
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def sample(self, n, *, seed):
+            self.calls.append((n, seed))
+            return np.zeros((n, 64, 64), np.float32)
+
+    rec = Recorder()
+    assert draw(rec, 600, 3).shape == (600, 64, 64)
+    assert rec.calls == [(256, chunk_seed(3, 0)), (256, chunk_seed(3, 1)), (88, chunk_seed(3, 2))]
+
+
+def test_whole_maps_never_reports_fractions_or_overshoots():
+    seen = []
+    w = ddpm.WholeMaps(seen.append, maps=16, steps=50)
+    for _ in range(20):  # the sampler stopped early (fewer distinct timesteps than asked)
+        w()
+    w.finish()
+    assert all(type(k) is int and k > 0 for k in seen) and sum(seen) == 16
+    assert seen[0] == 1 and len(seen) == 6 + 1  # ⌊16·j/50⌋ reaches 1, …, 6 by step 20; finish sends 10
+
+
+def test_sample_module_bar_counts_whole_maps(tmp_path, capsys):
+    from cosmobench_baselines.sample import draw
+
+    g = ddpm.ddpm_factory(checkpoint=torch.load(_tiny_ddpm(tmp_path), weights_only=True), device="cpu",
+                          batch_size=5, steps=3)
+    draw(g, 5, 0, progress=True)
+    err = capsys.readouterr().err
+    assert "5/5" in err and "." not in err.split("5/5")[0].split("|")[-1]  # no "1.7/5"-style counts
+
+
+def test_cpu_fast_path_gives_the_maps_of_the_plain_path(tmp_path):
+    """channels-last, a one-row time embedding and the CPU batch: the same maps as the plain layout, batch 8."""
+    ck = torch.load(_tiny_ddpm(tmp_path), weights_only=True)
+    gen = torch.Generator().manual_seed(0)  # weights far from the zero-initialised output: maps that differ
+    ck["state"] = {k: v + 0.3 * torch.randn(v.shape, generator=gen) if v.is_floating_point() else v
+                   for k, v in ck["state"].items()}
+    fast = ddpm.ddpm_factory(checkpoint=ck, device="cpu", steps=4)
+    plain = ddpm.ddpm_factory(checkpoint=ck, device="cpu", steps=4, channels_last=False, batch_size=8)
+    assert fast.channels_last and fast.batch_size == ddpm.CPU_BATCH_SIZE and not plain.channels_last
+    # noise inside the loop: the config's batch, so the maps do not depend on the device
+    for opts in ({"sampler": "ddpm"}, {"sampler": "ddim", "eta": 1.0}):
+        assert ddpm.ddpm_factory(checkpoint=ck, device="cpu", **opts).batch_size == ck["config"]["sample"]["batch_size"]
+    a, b = fast.sample(9, seed=2), plain.sample(9, seed=2)
+    assert a.std() > 0.05 and np.allclose(a, b, rtol=1e-4, atol=1e-5)
