@@ -7,7 +7,8 @@ A checkpoint is what ``torch.save`` writes of::
 
 It is loaded with ``torch.load(weights_only=True)``: a checkpoint is data, never code. The baselines
 and any third-party generator read the format through :func:`load_checkpoint` (re-exported by
-:mod:`cosmobench.registry`, which resolves ``.ckpt`` / ``.pt`` model specs with it).
+:mod:`cosmobench.registry`, which resolves ``.ckpt`` / ``.pt`` model specs with it) and write it with
+:func:`save_checkpoint`, so that a plugin saves exactly what the core reads instead of re-defining the format.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from cosmobench._files import check_file
+from cosmobench._io import atomic_path
 from cosmobench.errors import CosmobenchError
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "CHECKPOINT_SUFFIXES", "load_checkpoint", "check_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "CHECKPOINT_SUFFIXES", "load_checkpoint", "check_checkpoint",
+           "save_checkpoint", "save_torch_atomic"]
 
 CHECKPOINT_FORMAT = "cosmobench-checkpoint"
 #: Newest format version this code reads.
@@ -80,8 +83,15 @@ def _unreadable_checkpoint(path: Path) -> CosmobenchError:
     )
 
 
-def check_checkpoint(ckpt: Any, path: "str | os.PathLike") -> None:
-    """Refuse a loaded object that is not a cosmobench checkpoint this code can read.
+def check_checkpoint(ckpt: Any, path: "str | os.PathLike" = "checkpoint") -> dict:
+    """Refuse a loaded object that is not a cosmobench checkpoint this code can read; return it.
+
+    Parameters
+    ----------
+    ckpt : dict
+        A checkpoint dictionary (loaded, or about to be saved).
+    path : str or path-like
+        What to call it in the error message (its file, usually).
 
     Raises
     ------
@@ -105,6 +115,41 @@ def check_checkpoint(ckpt: Any, path: "str | os.PathLike") -> None:
                 f"{path}: checkpoint key {key!r} is missing or not a {kind.__name__}; a cosmobench checkpoint "
                 "needs generator (a registered name), config (dict) and state (dict of tensors)"
             )
+    return ckpt
+
+
+def save_torch_atomic(obj: Any, path: "str | os.PathLike") -> Path:
+    """``torch.save(obj)`` to ``path`` through a temporary file and a rename (never a half-written file)."""
+    import torch  # heavy: only checkpoints need it
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return path
+
+
+def save_checkpoint(ckpt: dict, path: "str | os.PathLike") -> Path:
+    """Write the checkpoint ``ckpt`` to ``path`` atomically, after checking it is one.
+
+    Parameters
+    ----------
+    ckpt : dict
+        A checkpoint dictionary (see the module docstring); tensors should be on the CPU.
+    path : path-like
+        The ``.ckpt`` file; :func:`load_checkpoint` (and ``cosmobench evaluate --model PATH``) reads it back.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    CosmobenchError
+        If ``ckpt`` is not in the checkpoint format (nothing is written then).
+    """
+    check_checkpoint(ckpt, path)
+    return save_torch_atomic(ckpt, path)
 
 
 # Former private name, kept for code that imported it from cosmobench.registry.

@@ -1,6 +1,6 @@
 """The baselines' side of the checkpoint format: assembling, stricter checks, packaged defaults, provenance.
 
-The format itself (``docs/contracts.md``) is the core's: :mod:`cosmobench.checkpoint_io` reads
+The format itself (``docs/contracts.md``) is the core's: :mod:`cosmobench.checkpoint` reads
 (:func:`load_checkpoint`, the same reader ``cosmobench evaluate --model X.ckpt`` uses), checks and writes it.
 Here are what only trained baselines need on top::
 
@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
-from cosmobench import checkpoint_io as core
+from cosmobench import checkpoint as core
 from cosmobench._io import atomic_write_json
-from cosmobench.checkpoint_io import load_checkpoint, save_torch_atomic
+from cosmobench.checkpoint import load_checkpoint, save_torch_atomic
 from cosmobench.errors import CosmobenchError
 
 __all__ = [

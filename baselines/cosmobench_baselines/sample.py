@@ -70,7 +70,7 @@ def _sha256(path) -> str:
 def main(argv: "list[str] | None" = None) -> int:
     import torch
 
-    from cosmobench.checkpoint_io import load_checkpoint
+    from cosmobench.checkpoint import load_checkpoint
     from cosmobench.errors import CosmobenchError
     from cosmobench_baselines.checkpoint import packaged_checkpoint_path
     from cosmobench_baselines.ddpm import ddpm_factory, ddpm_seed_factory

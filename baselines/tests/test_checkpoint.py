@@ -1,4 +1,4 @@
-"""Checkpoints: the baselines read, check and write the core's format (cosmobench.checkpoint_io)."""
+"""Checkpoints: the baselines read, check and write the core's format (cosmobench.checkpoint)."""
 
 from __future__ import annotations
 

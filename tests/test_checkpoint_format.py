@@ -1,10 +1,10 @@
-"""cosmobench.checkpoint_io: the writer saves exactly what the registry's reader reads, and refuses non-checkpoints."""
+"""cosmobench.checkpoint: the writer saves exactly what the registry's reader reads, and refuses non-checkpoints."""
 
 from __future__ import annotations
 
 import pytest
 
-from cosmobench import checkpoint_io, registry
+from cosmobench import checkpoint as checkpoint_io, registry
 from cosmobench.errors import CosmobenchError
 
 torch = pytest.importorskip("torch")
