@@ -191,13 +191,8 @@ def score_statistic(
         boots = np.empty(0)
     elif f_dist.from_means is not None:
         boots = f_dist.from_means(bootstrap_means(X, rng, int(n_boot)))
-    elif hasattr(f_dist, "bootstrap"):
+    else:  # the distance's own fast estimator, or resampled rows (PreparedDistance.bootstrap)
         boots = f_dist.bootstrap(X, rng, int(n_boot))
-    else:
-        boots = np.empty(int(n_boot))
-        for b in range(int(n_boot)):
-            idx = np.sort(rng.integers(0, n, size=n))
-            boots[b] = f_dist(X[idx])[0]
     ci = _percentile_ci(boots)
     eff = effects.measure(X, np.random.default_rng(eff_ss), int(n_boot), null.effects) if effects is not None else {}
 
