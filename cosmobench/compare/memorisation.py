@@ -129,6 +129,11 @@ def memorisation_score(
         half = int(test_split)
         if not 2 <= half <= T.shape[0] - 2:
             raise CosmobenchError(f"test_split={test_split}; pass a row index leaving >= 2 test maps on each side")
+    if half < 4:  # U1 is the null's pool
+        raise CosmobenchError(
+            f"memorisation's null is drawn from the first {half} test maps (U1) and needs at least 4; pass at least "
+            "8 test maps, or a test_split of at least 4"
+        )
     U1, U2 = T[:half], T[half:]
     rel_t = nn_t[:half] / np.maximum(nearest_neighbour_distances(U1, U2, chunk=chunk), 1e-300)
     rel_m = nn_m / np.maximum(nearest_neighbour_distances(M, U2, chunk=chunk), 1e-300)
