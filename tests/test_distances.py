@@ -430,3 +430,19 @@ def test_distance_objects_check_their_inputs():
         assert g.from_means(np.abs(X).mean(axis=0)[None]).dtype == np.float64
     with pytest.raises(CosmobenchError, match="unknown distance \\['chi2'\\]"):
         get_distance(["chi2"])
+
+
+def test_row_limited_distances_use_one_fixed_subset_of_a_large_set():
+    """Above 1,000 rows the spread and the pair correlation use a fixed-seed subset: the same number every call,
+    the number of that subset."""
+    from cosmobench.compare.distances import DIVERSITY_MAX_ROWS, DIVERSITY_SEED, _mean_pair_correlation
+    from cosmobench.stats.diversity import _spread_rows
+
+    rng = np.random.default_rng(27)
+    X = rng.standard_normal((1300, 6)) + 0.3 * rng.standard_normal(6)
+    Y = rng.standard_normal((40, 6))
+    sub = _spread_rows(X, DIVERSITY_MAX_ROWS, DIVERSITY_SEED)
+    assert sub.shape == (1000, 6)
+    assert _mean_pair_correlation(X) == _mean_pair_correlation(X) == pytest.approx(_mean_pair_correlation(sub), rel=1e-12)
+    for name in ("pair_correlation", "diversity"):
+        assert distance(name, X, Y) == distance(name, X, Y) == pytest.approx(distance(name, sub, Y), rel=1e-12)

@@ -374,3 +374,21 @@ def test_composite_skips_higher_is_better_and_clips_both_ends():
         composite_score(["power"])
     with pytest.raises(CosmobenchError, match="metric 'b' has no ratio"):
         composite_score({"b": {**_ms("b", 1.0).to_dict(), "ratio": None}})
+
+
+def test_null_effects_are_measured_in_the_effect_s_own_units():
+    """P(k) effects average P, not log P: the null's effect sizes come from the null sets' mean of 10**summary."""
+    from cosmobench.compare.effects import effects_for
+    from cosmobench.compare.null import NULL_SEED, draw_sets, null_set_size
+    from cosmobench.stats._order import canonical_order
+
+    rng = np.random.default_rng(16)
+    k = np.array([0.05, 0.2, 0.4])
+    Y, F = (np.log10(rng.uniform(0.5, 1.5, (m, 3))) for m in (50, 60))
+    X = np.log10(rng.uniform(0.5, 1.5, (20, 3)))
+    eff = effects_for("power", Y, {"k": k}, k_nyquist=0.45)
+    s = score_statistic("power", "chi2", X, Y, F, seed=0, n_boot=0, n_floor_draws=31, effects=eff)
+    Fc, pr = 10.0 ** F[canonical_order(F)], (10.0 ** Y).mean(axis=0)
+    dev = [np.abs(Fc[idx].mean(axis=0) / pr - 1).max() for idx in draw_sets(60, null_set_size(20, 60), 31, NULL_SEED)]
+    assert s.effects["pk_dev_linear"]["null_median"] == pytest.approx(np.median(dev), rel=1e-9)
+    assert s.effects["pk_dev_linear"]["value"] == pytest.approx(np.abs((10.0 ** X).mean(axis=0) / pr - 1).max(), rel=1e-9)
