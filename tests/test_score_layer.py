@@ -458,9 +458,6 @@ def test_memorisation_inputs_are_checked_and_precomputed_distances_used():
             memorisation_score(M, T, R, test_split=bad)
     for good in (4, 10):  # U1 (the null pool) needs 4 maps, U2 2
         assert memorisation_score(M, T, R, n_boot=2, n_floor_draws=3, test_split=good).extra["n_test"] == good
-    for short, kw in ((3, {"test_split": 3}), (3, {"test_split": None, "n": 7})):
-        with pytest.raises(CosmobenchError, match=f"drawn from the first {short} test maps \\(U1\\) and needs at least 4"):
-            memorisation_score(M, T[: kw.pop("n", 12)], R, **kw)
     with pytest.raises(CosmobenchError, match="model features have 3 columns but training features have 5"):
         memorisation_score(M[:, :3], T, R)
     with pytest.raises(CosmobenchError, match="test features have 3 columns but training features have 5"):
@@ -469,3 +466,16 @@ def test_memorisation_inputs_are_checked_and_precomputed_distances_used():
         memorisation_score(M, T, R, n_boot=-2)
     with pytest.raises(CosmobenchError, match="n_floor_draws=0"):
         memorisation_score(M, T, R, n_floor_draws=0)
+    for who, args in (("model", (np.where(M > 2, np.nan, M), T, R)), ("test", (M, np.where(T > 2, np.inf, T), R)),
+                      ("training", (M, T, np.where(R > 2, np.nan, R)))):
+        with pytest.raises(CosmobenchError, match=f"rows of {who} summaries contain NaN or Inf"):
+            memorisation_score(*args)
+
+
+def test_memorisation_refuses_a_null_pool_under_four_maps():
+    from cosmobench.errors import CosmobenchError
+
+    M, T, R = _memo_sets(15, n=20, t=12, r=50)
+    for short, kw in ((3, {"test_split": 3}), (3, {"test_split": None, "n": 7})):
+        with pytest.raises(CosmobenchError, match=f"drawn from the first {short} test maps \\(U1\\) and needs at least 4"):
+            memorisation_score(M, T[: kw.pop("n", 12)], R, **kw)
