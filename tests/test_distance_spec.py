@@ -1,8 +1,6 @@
-"""The Distance spec objects: one registry, the generic bootstrap, the floor rules."""
+"""The Distance spec objects: one registry, the generic bootstrap; the floor is the measured null's median."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -47,24 +45,9 @@ def test_generic_bootstrap_resamples_rows_with_the_given_stream(name):
     assert f.bootstrap(X, np.random.default_rng(7), 0).shape == (0,)
 
 
-def test_floor_rules_give_the_independent_draw_floor():
-    rng = np.random.default_rng(4)
-    X, Y = rng.standard_normal((200, 1)), rng.standard_normal((300, 1))
-    spec = get_distance("abs_mean")
-    floor, extra = spec.floor(0.0, X, Y, {})
-    analytic = math.sqrt(2.0 / math.pi * (1 / 200 + 1 / 300)) * float(Y.std(ddof=1))
-    assert floor == pytest.approx(analytic, rel=1e-12)
-    assert extra == {"floor_empirical": 0.0, "floor_independent_draws": floor}
-    assert spec.floor(10.0, X, Y, {})[0] == 10.0  # an empirical floor above it stands
-
-    pc = get_distance("pair_correlation")
-    assert pc.floor(0.01, X, Y, {"pair_correlation_ref": -0.2})[0] == pytest.approx(0.2)
-    assert get_distance("chi2").floor(0.5, X, Y, {}) == (0.5, {})
-
-
 @pytest.mark.parametrize("name", ["abs_mean", "pair_correlation", "chi2"])
 def test_score_floor_is_the_measured_null_median(name):
-    # scores no longer apply the specs' floor rules: the measured null (sets of held-out rows drawn like
+    # no distance has a floor rule of its own: the measured null (sets of held-out rows drawn like
     # n independent maps) is not degenerate for whole periodic boxes, so its median is the floor
     rng = np.random.default_rng(5)
     d = 1 if name == "abs_mean" else 6

@@ -214,3 +214,235 @@ def test_pair_correlation_flags_one_template_collapse_that_spread_misses():
     assert distance("pair_correlation", fresh, ref) < 0.02
     # the distance-based diversity metric sees far less difference in this case
     assert distance("diversity", collapsed, ref) < 1.0
+
+
+# ------------------------------------------------------------------ exact cases computed here without the code
+
+
+def _ledoit_wolf_by_rows(Z):
+    """Ledoit & Wolf (2004), Lemma 3.2 / Theorem 3.1, with their norm ||A||² = tr(A Aᵀ) / p, one row at a time."""
+    m, p = Z.shape
+    S = sum(np.outer(z, z) for z in Z) / m
+    norm2 = lambda A: float(np.trace(A @ A.T)) / p  # noqa: E731
+    mu = float(np.trace(S)) / p
+    d2 = norm2(S - mu * np.eye(p))
+    b2 = min(sum(norm2(np.outer(z, z) - S) for z in Z) / m**2, d2)
+    lam = b2 / d2 if d2 > 0 else 0.0
+    return ((1 - lam) * S + lam * mu * np.eye(p)) * m / (m - 1), lam
+
+
+@pytest.mark.parametrize("m, p", [(200, 4), (15, 10), (6, 30)])
+def test_ledoit_wolf_shrinkage_matches_the_estimator_of_the_paper(m, p):
+    from cosmobench.compare.distances import _ledoit_wolf
+
+    rng = np.random.default_rng(m + p)
+    Z = rng.standard_normal((m, p)) @ (np.eye(p) + 0.5 * rng.standard_normal((p, p)))
+    Z -= Z.mean(axis=0)
+    C, lam = _ledoit_wolf(Z)
+    C_ref, lam_ref = _ledoit_wolf_by_rows(Z)
+    assert lam == pytest.approx(lam_ref, rel=1e-10) and 0 < lam <= 1
+    np.testing.assert_allclose(C, C_ref, rtol=1e-10, atol=1e-12)
+
+
+def test_ledoit_wolf_limits():
+    from cosmobench.compare.distances import _ledoit_wolf
+
+    # S is already μ I: nothing to shrink towards (d² = 0)
+    Z = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    C, lam = _ledoit_wolf(Z)
+    assert lam == 0.0 and C == pytest.approx(np.eye(2) * 0.5 * 4 / 3)
+    # white rows: the sample covariance's departure from μ I is all noise, b̄² > d², full shrinkage to μ I
+    Z = np.random.default_rng(0).standard_normal((200, 4))
+    Z -= Z.mean(axis=0)
+    C, lam = _ledoit_wolf(Z)
+    _, lam_ref = _ledoit_wolf_by_rows(Z)
+    assert lam == lam_ref == 1.0
+    assert C == pytest.approx(np.eye(4) * np.trace(Z.T @ Z) / (200 * 4) * 200 / 199, rel=1e-12)
+
+
+def test_chi2_is_the_mahalanobis_form_with_the_shrunk_reference_correlation():
+    rng = np.random.default_rng(20)
+    n, m, d = 25, 15, 10  # few reference rows: the shrinkage matters
+    mix = np.eye(d) + 0.6 * rng.standard_normal((d, d))  # correlated columns: a correlation to shrink
+    Y = rng.standard_normal((m, d)) @ mix * np.linspace(0.5, 3.0, d) + 2.0
+    X = rng.standard_normal((n, d)) @ mix * np.linspace(0.5, 3.0, d) + 2.3
+    s = Y.std(axis=0, ddof=1)
+    C, lam = _ledoit_wolf_by_rows((Y - Y.mean(axis=0)) / s)
+    z = (X.mean(axis=0) - Y.mean(axis=0)) / s
+    want = float(z @ np.linalg.solve(C, z)) / d
+    details = distance_details("chi2", X, Y)
+    assert distance("chi2", X, Y) == pytest.approx(want, rel=1e-9)
+    assert details["chi2_per_dof"] == pytest.approx(want / (1 / n + 1 / m), rel=1e-9)
+    assert details["shrinkage"] == pytest.approx(lam, rel=1e-9) and 0.05 < lam < 1
+    assert details["constant_columns"] == 0
+    f = prepare_distance("chi2", Y)  # the batched form the null and the bootstrap use
+    assert f.from_means(np.stack([X.mean(axis=0), Y.mean(axis=0)])) == pytest.approx([want, 0.0], rel=1e-9, abs=1e-15)
+
+
+def test_constant_columns_are_standardised_by_the_variance_floor():
+    """A column the reference never varies is scaled by 1e-6 × max(|ȳ_j|, median std of the live columns):
+    a model off by δ there adds (δ / scale)² to the sum, exactly."""
+    rng = np.random.default_rng(21)
+    Y = rng.standard_normal((40, 4)) * np.array([1.0, 2.0, 1.0, 4.0])
+    Y[:, 1] = 5.0  # constant, |ȳ| = 5 above the typical std
+    Y[:, 2] = 0.0  # constant at 0: the typical std sets its floor
+    X = Y[rng.permutation(40)].copy()  # the same means on every column
+    live_std = Y[:, [0, 3]].std(axis=0, ddof=1)
+    for col, scale in ((1, 1e-6 * 5.0), (2, 1e-6 * float(np.median(live_std)))):
+        Xd = X.copy()
+        Xd[:, col] += 1e-7
+        assert distance("chi2", Xd, Y) == pytest.approx((1e-7 / scale) ** 2 / 4, rel=1e-6)
+        assert distance_details("chi2", Xd, Y)["constant_columns"] == 2
+    # every column constant at 0: the floor is 1e-12
+    Z = np.zeros((5, 3))
+    Zd = Z.copy()
+    Zd[:, 0] = 1e-12
+    assert distance("chi2", Zd, Z) == pytest.approx(1.0 / 3, rel=1e-9)
+    # a live column whose std is tiny but above the floor stays live
+    Y2 = rng.standard_normal((40, 2))
+    Y2[:, 1] = 1.0 + 1e-3 * rng.standard_normal(40)
+    assert distance_details("chi2", Y2, Y2)["constant_columns"] == 0
+
+
+def test_frechet_terms_split_the_mean_and_the_covariance_mismatch():
+    rng = np.random.default_rng(22)
+    Y = rng.standard_normal((500, 3))
+    X = Y[rng.permutation(500)] + np.array([0.3, 0.0, 0.0])  # a pure shift: same covariance
+    s = Y.std(axis=0, ddof=1)
+    det = distance_details("frechet", X, Y)
+    assert det["mean_term"] == pytest.approx((0.3 / s[0]) ** 2 / 3, rel=1e-9)
+    assert det["cov_term"] == pytest.approx(0.0, abs=1e-9)
+    assert distance("frechet", X, Y) == pytest.approx(det["mean_term"] + det["cov_term"], rel=1e-12)
+    wide = distance_details("frechet", Y * 2.0, Y)  # scaled about the origin: mean ×2, covariance ×4
+    # per column: tr(4S + S − 2·2S) = tr S = 3 (standardised), so cov_term = 1
+    assert wide["cov_term"] == pytest.approx(1.0, rel=1e-9)
+
+
+def test_hist_w1_mean_histograms_and_empty_histograms():
+    p = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # mean histogram 0.5, 0, 0.5
+    q = np.array([[0.0, 2.0, 0.0]])
+    q = np.vstack([q, q])
+    assert distance("hist_w1", p, q) == pytest.approx(1.0)  # |0.5 − 0| + |0.5 − 1| + 0
+    f = prepare_distance("hist_w1", q)
+    assert f.from_means(np.array([[0.5, 0.0, 0.5], [0.0, 0.0, 0.0], [3.0, 0.0, 0.0]])) == pytest.approx([1.0, 2.0, 1.0])
+    with pytest.raises(CosmobenchError, match="model histograms are empty"):
+        distance("hist_w1", np.zeros((2, 3)), q)
+    with pytest.raises(CosmobenchError, match="reference histograms are empty"):
+        distance("hist_w1", p, np.zeros((2, 3)))
+    with pytest.raises(CosmobenchError, match="reference histograms have negative entries"):
+        distance("hist_w1", p, -q)
+
+
+def test_abs_mean_details_in_units_of_the_reference_scatter():
+    X = np.array([[1.0, 2.0], [3.0, 2.0]])
+    Y = np.array([[0.0, 5.0], [2.0, 5.0], [4.0, 5.0]])  # means 2, 5; std 2, 0
+    det = distance_details("abs_mean", X, Y)
+    assert distance("abs_mean", X, Y) == pytest.approx((0.0 + 3.0) / 2)
+    assert det["signed"] == pytest.approx([0.0, -3.0])
+    assert det["signed_over_ref_std"][0] == pytest.approx(0.0) and np.isnan(det["signed_over_ref_std"][1])
+    one = distance_details("abs_mean", X[:, :1] + 1.0, Y[:, :1])
+    assert one == {"signed": pytest.approx(1.0), "signed_over_ref_std": pytest.approx(0.5)}
+    assert prepare_distance("abs_mean", Y).from_means(np.array([[2.0, 5.0], [3.0, 3.0]])) == pytest.approx([0.0, 1.5])
+
+
+def test_diversity_of_identical_and_fully_collapsed_sets():
+    Y = np.random.default_rng(23).standard_normal((50, 4))
+    same = np.tile(Y[0], (30, 1))
+    assert distance("diversity", same, Y) == pytest.approx(-np.log(1e-12), rel=1e-12)  # capped at 1e-12 × spread
+    assert distance("diversity", Y, same) == pytest.approx(-np.log(1e-12), rel=1e-12)
+    assert distance("diversity", same, same) == 0.0
+    assert distance_details("diversity", same, same)["spread_ratio"] is None
+    det = distance_details("diversity", Y * 3.0, Y)
+    assert det["spread_ratio"] == pytest.approx(3.0) and distance("diversity", Y * 3.0, Y) == pytest.approx(np.log(3.0))
+    assert distance("diversity", Y / 3.0, Y) == pytest.approx(np.log(3.0))  # |log|: both directions
+
+
+def test_mean_pair_correlation_is_the_mean_off_diagonal_correlation():
+    from cosmobench.compare.distances import _mean_pair_correlation
+
+    rng = np.random.default_rng(24)
+    A = rng.standard_normal((40, 12)) + 0.6 * rng.standard_normal(12)
+    R = np.corrcoef(A)
+    assert _mean_pair_correlation(A) == pytest.approx(R[~np.eye(40, dtype=bool)].mean(), rel=1e-10)
+    a = rng.standard_normal(12)
+    assert _mean_pair_correlation(np.stack([a, -a])) == pytest.approx(-1.0)
+    assert _mean_pair_correlation(np.stack([a, 2 * a + 1, 3 * a])) == pytest.approx(1.0)
+    # a constant row (no fluctuations) correlates with nothing: its pairs count as 0
+    three = np.stack([a, a, np.full(12, 4.0)])
+    assert _mean_pair_correlation(three) == pytest.approx((1.0 + 0 + 0) / 3)
+    det = distance_details("pair_correlation", np.stack([a, -a, a]), np.stack([a, 2 * a]))
+    assert det == {"pair_correlation_model": pytest.approx(-1 / 3), "pair_correlation_ref": pytest.approx(1.0)}
+
+
+def test_pair_correlation_fast_bootstrap_equals_resampled_rows():
+    """ρ* of a resample = mean correlation over pairs of drawn rows that are different original rows."""
+    from cosmobench.compare.distances import _unit_rows
+
+    rng = np.random.default_rng(25)
+    X, Y = rng.standard_normal((30, 8)) + 0.4 * rng.standard_normal(8), rng.standard_normal((40, 8))
+    f = prepare_distance("pair_correlation", Y)
+    ry = distance_details("pair_correlation", X, Y)["pair_correlation_ref"]
+    boots = f.bootstrap(X, np.random.default_rng(3), 4)
+    a = _unit_rows(X)
+    r = np.random.default_rng(3)
+    for b in range(4):
+        draw = r.integers(0, 30, size=30)
+        C = a[draw] @ a[draw].T
+        other = draw[:, None] != draw[None, :]
+        assert boots[b] == pytest.approx(abs(C[other].mean() - ry), rel=1e-10)
+
+
+def test_distance_objects_check_their_inputs():
+    from cosmobench.compare.distances import get_distance
+
+    rng = np.random.default_rng(26)
+    X, Y = rng.standard_normal((5, 3)), rng.standard_normal((6, 3))
+    with pytest.raises(CosmobenchError, match="'frechet' distance needs at least 2 reference rows, got 1"):
+        get_distance("frechet")(X, Y[:1])
+    with pytest.raises(CosmobenchError, match="'frechet' distance needs at least 2 model rows, got 1"):
+        get_distance("frechet")(X[:1], Y)
+    what_to_do = "compare summaries of the same statistic with the same settings"
+    with pytest.raises(CosmobenchError, match=f"model summaries have 2 columns but reference summaries have 3; {what_to_do}$"):
+        get_distance("chi2")(X[:, :2], Y)
+    # the messages say which side is malformed
+    with pytest.raises(CosmobenchError, match="1 rows of reference summaries contain NaN or Inf"):
+        get_distance("chi2")(X, np.where(np.arange(6)[:, None] == 2, np.nan, Y))
+    with pytest.raises(CosmobenchError, match="1 rows of model summaries contain NaN or Inf"):
+        get_distance("chi2")(np.where(np.arange(5)[:, None] == 0, np.inf, X), Y)
+    f = prepare_distance("chi2", Y)
+    assert f.reference_rows == 6 and f.spec is get_distance("chi2")
+    with pytest.raises(CosmobenchError, match="'chi2' distance needs at least 2 model rows, got 1"):
+        f(X[:1])
+    assert f(X[:2])[0] >= 0  # two rows are enough
+    with pytest.raises(CosmobenchError, match=f"model summaries have 2 columns but reference summaries have 3; {what_to_do}$"):
+        f(X[:, :2])
+    with pytest.raises(CosmobenchError, match="1 rows of model summaries contain NaN or Inf"):
+        f(np.where(np.arange(5)[:, None] == 1, np.nan, X))
+    with pytest.raises(CosmobenchError, match=r"from_means needs \(K, 3\) mean vectors, got shape \(3,\)"):
+        f.from_means(X[0])
+    with pytest.raises(CosmobenchError, match=r"from_means needs \(K, 3\) mean vectors, got shape \(1, 2\)"):
+        f.from_means(X[:1, :2])
+    for name in ("frechet", "diversity", "pair_correlation"):  # need more than the column means
+        assert prepare_distance(name, Y).from_means is None
+    for name in ("chi2", "hist_w1", "abs_mean"):
+        g = prepare_distance(name, np.abs(Y))
+        assert g.from_means(np.abs(X).mean(axis=0)[None])[0] == pytest.approx(g(np.abs(X))[0], rel=1e-12)
+        assert g.from_means(np.abs(X).mean(axis=0)[None]).dtype == np.float64
+    with pytest.raises(CosmobenchError, match="unknown distance \\['chi2'\\]"):
+        get_distance(["chi2"])
+
+
+def test_row_limited_distances_use_one_fixed_subset_of_a_large_set():
+    """Above 1,000 rows the spread and the pair correlation use a fixed-seed subset: the same number every call,
+    the number of that subset."""
+    from cosmobench.compare.distances import DIVERSITY_MAX_ROWS, DIVERSITY_SEED, _mean_pair_correlation
+    from cosmobench.stats.diversity import _spread_rows
+
+    rng = np.random.default_rng(27)
+    X = rng.standard_normal((1300, 6)) + 0.3 * rng.standard_normal(6)
+    Y = rng.standard_normal((40, 6))
+    sub = _spread_rows(X, DIVERSITY_MAX_ROWS, DIVERSITY_SEED)
+    assert sub.shape == (1000, 6)
+    assert _mean_pair_correlation(X) == _mean_pair_correlation(X) == pytest.approx(_mean_pair_correlation(sub), rel=1e-12)
+    for name in ("pair_correlation", "diversity"):
+        assert distance(name, X, Y) == distance(name, X, Y) == pytest.approx(distance(name, sub, Y), rel=1e-12)

@@ -54,7 +54,7 @@ def test_collapsed_set_is_flagged_by_diversity():
     rng = np.random.default_rng(2)
     Y, F = _gauss(rng, 1500, 16), _gauss(rng, 1500, 16)
     X = Y[0] + 1e-4 * rng.standard_normal((400, 16))
-    s = score_statistic("diversity", "diversity", X, Y, F, seed=0, n_boot=5)
+    s = score_statistic("diversity", "diversity", X, Y, F, seed=0, n_boot=5, n_floor_draws=49)
     assert s.ratio > 100
     assert s.extra["details"]["spread_ratio"] < 1e-2
 
@@ -171,7 +171,7 @@ def test_composite_is_geometric_mean_of_lower_is_better_ratios():
 
 def test_composite_near_one_for_a_fresh_draw():
     X, Y, F = _sets(9, n=600)
-    scores = [score_statistic(n, n, X, Y, F, seed=1, n_boot=0) for n in ("chi2", "frechet", "diversity")]
+    scores = [score_statistic(n, n, X, Y, F, seed=1, n_boot=0, n_floor_draws=99) for n in ("chi2", "frechet", "diversity")]
     assert 0.3 < composite_score(scores) < 2.5
 
 
@@ -243,3 +243,152 @@ def test_pair_correlation_floor_admits_independent_maps_but_not_collapse():
     bad = score_statistic("collapse", "pair_correlation", collapsed, ref, floor_set, seed=0, n_boot=10)
     assert ok.ratio < 2.0 and ok.p_value > 0.05
     assert bad.ratio > 50 and bad.p_value < 0.01
+
+
+# ----------------------------------------------------------------------------------------- the metric record
+
+
+def test_metric_record_is_strict_json_with_every_field():
+    s = MetricScore(
+        "power", 3, "chi2", np.float32(2.5), np.float64(0.5), 5.0, (np.float64(1.0), float("inf")),
+        np.bool_(False), {"n": np.int64(7), "arr": np.array([1.0, np.nan]), "t": (1, 2), 4: "k", "flag": np.bool_(True)},
+        p_value=0.01, p_adjusted=None, null={"median": np.float64(0.5)}, effects={"e": {"value": float("nan")}},
+    )
+    d = s.to_dict()
+    assert list(d) == ["name", "version", "distance", "value", "floor", "ratio", "ci", "higher_is_better", "p_value",
+                       "p_adjusted", "null", "effects", "extra"]
+    assert d == {"name": "power", "version": "3", "distance": "chi2", "value": 2.5, "floor": 0.5, "ratio": 5.0,
+                 "ci": [1.0, None], "higher_is_better": False, "p_value": 0.01, "p_adjusted": None,
+                 "null": {"median": 0.5}, "effects": {"e": {"value": None}},
+                 "extra": {"n": 7, "arr": [1.0, None], "t": [1, 2], "4": "k", "flag": True}}
+    assert type(d["extra"]["n"]) is int and type(d["extra"]["flag"]) is bool and type(d["value"]) is float
+    assert type(d["higher_is_better"]) is bool
+    json.dumps(d, allow_nan=False)
+
+
+def test_metric_record_from_a_result_file_entry():
+    d = {"version": 2, "distance": "abs_mean", "value": None, "floor": "0.5", "ratio": 3}
+    s = MetricScore.from_dict(d, name="mean")
+    assert (s.name, s.version, s.distance, s.floor, s.ratio) == ("mean", "2", "abs_mean", 0.5, 3.0)
+    assert np.isnan(s.value) and np.isnan(s.ci[0]) and np.isnan(s.ci[1])
+    assert (s.higher_is_better, s.extra, s.p_value, s.p_adjusted, s.null, s.effects) == (False, {}, None, None, {}, {})
+    full = MetricScore.from_dict({**d, "name": "own", "ci": [1, None], "higher_is_better": 1, "extra": {"a": 1},
+                                  "p_value": "0.2", "p_adjusted": 0.4, "null": {"draws": 9}, "effects": {"x": {}}},
+                                 name="mean")
+    assert full.name == "own" and full.ci[0] == 1.0 and np.isnan(full.ci[1]) and full.higher_is_better is True
+    assert (full.extra, full.p_value, full.p_adjusted, full.null, full.effects) == ({"a": 1}, 0.2, 0.4, {"draws": 9}, {"x": {}})
+    bare = MetricScore.from_dict({**d, "ci": None, "extra": None, "null": None, "effects": None})
+    assert np.isnan(bare.ci[0]) and (bare.extra, bare.null, bare.effects) == ({}, {}, {})
+    for broken in ({"distance": "chi2", "value": 1, "floor": 1, "ratio": 1},  # no version
+                   {**d, "value": "high"}, {**d, "ci": [1.0]}, {**d, "ci": 5}):
+        with pytest.raises(CosmobenchError, match="malformed metric entry mean .*the result file may be corrupt"):
+            MetricScore.from_dict(broken, name="mean")
+
+
+def test_score_statistic_arguments_are_checked():
+    X, Y, F = _sets(12, n=20, m=30, f=30, d=3)
+    with pytest.raises(CosmobenchError, match="got int as its first argument; pass a metric name"):
+        score_statistic(3, X, Y, F)
+    with pytest.raises(CosmobenchError, match="distance must be a distance name \\(str\\), got ndarray"):
+        score_statistic("s", X, Y, F)
+    with pytest.raises(CosmobenchError, match="needs model and ref_compare summaries"):
+        score_statistic("s", "chi2", X, None, F)
+    with pytest.raises(CosmobenchError, match="needs model and ref_compare summaries"):
+        score_statistic("s", "chi2", None, Y, F)
+    with pytest.raises(CosmobenchError, match="the null needs at least 4 held-out reference rows, got 3"):
+        score_statistic("s", "chi2", X, Y, F[:3])
+    score_statistic("s", "chi2", X, Y, F[:4], n_boot=0, n_floor_draws=3)  # 4 is enough
+    with pytest.raises(CosmobenchError, match="floor reference summaries have 2 columns but comparison reference"):
+        score_statistic("s", "chi2", X, Y, F[:, :2])
+    for bad in (2.5, -1):
+        with pytest.raises(CosmobenchError, match=f"n_boot={bad}; pass a non-negative integer"):
+            score_statistic("s", "chi2", X, Y, F, n_boot=bad)
+    for bad in (0, 1.5):
+        with pytest.raises(CosmobenchError, match=f"n_floor_draws={bad} \\(null draws\\); pass a positive integer"):
+            score_statistic("s", "chi2", X, Y, F, n_floor_draws=bad)
+    assert score_statistic("s", "chi2", X, Y, F, n_boot=0, n_floor_draws=1).null["draws"] == 1
+
+
+def test_a_given_null_is_used_as_it_is():
+    from cosmobench.compare.null import NullDistribution
+
+    X, Y, F = _sets(13, n=20, m=30, f=30, d=3)
+    null = NullDistribution(np.array([0.01, 0.02, 0.03, 1e3]), set_size=5, pool=99, rows=20, note="given")
+    s = score_statistic("s", "chi2", X, Y, None, null=null, n_boot=4)
+    assert s.floor == 0.025 and s.ratio == pytest.approx(s.value / 0.025)
+    assert s.null == null.summary() and s.null["note"] == "given" and s.p_value == null.p_value(s.value)
+    assert s.extra["ratio_ci"] == pytest.approx([s.ci[0] / 0.025, s.ci[1] / 0.025])
+
+
+def test_bootstrap_of_a_mean_distance_resamples_rows_from_the_seed_s_own_stream():
+    """chi2 depends on the model rows through their mean: its interval is the percentile interval of the
+    distances of bootstrap means (row indices from the seed's second stream, as X[idx] would be drawn)."""
+    from cosmobench.compare.distances import prepare_distance
+    from cosmobench.compare.score import bootstrap_means
+
+    X, Y, F = _sets(14, n=30, m=40, f=40, d=3)
+    s = score_statistic("s", "chi2", X, Y, F, seed=5, n_boot=50, n_floor_draws=3)
+    from cosmobench.stats._order import canonical_order
+
+    Xc = X[canonical_order(X)]
+    _, boot_ss, _ = np.random.SeedSequence(5).spawn(3)
+    rng = np.random.default_rng(boot_ss)
+    idx = [rng.integers(0, 30, size=30) for _ in range(50)]
+    f = prepare_distance("chi2", Y[canonical_order(Y)])
+    boots = [f(Xc[i])[0] for i in idx]
+    assert s.ci == pytest.approx(tuple(np.percentile(boots, [2.5, 97.5])), rel=1e-9)
+    means = bootstrap_means(Xc, np.random.default_rng(np.random.SeedSequence(5).spawn(3)[1]), 50)
+    assert means == pytest.approx(np.array([Xc[i].mean(axis=0) for i in idx]), rel=1e-12)
+
+
+def test_bootstrap_means_in_chunks_draw_what_one_call_would():
+    from cosmobench.compare.score import bootstrap_means
+
+    n = (1 << 21) // 3 + 5  # chunks of 2 resamples
+    X = np.random.default_rng(0).standard_normal((n, 1))
+    got = bootstrap_means(X, np.random.default_rng(1), 5)
+    draws = np.random.default_rng(1).integers(0, n, size=(5, n))
+    assert got[:, 0] == pytest.approx(X[draws, 0].mean(axis=1), rel=1e-9)
+    assert bootstrap_means(X[:10], np.random.default_rng(1), 0).shape == (0, 1)
+
+
+def test_effect_sizes_are_measured_beside_the_metric():
+    from cosmobench.compare.effects import effects_for
+
+    X, Y, F = _sets(15, n=40, m=60, f=80, d=1)
+    eff = effects_for("mean", Y)
+    s = score_statistic("mean", "abs_mean", X + 0.5, Y, F, seed=2, n_boot=30, n_floor_draws=50, effects=eff)
+    e = s.effects["mean_bias_sigma"]
+    assert e["value"] == pytest.approx(((X + 0.5).mean() - Y.mean()) / Y.std(ddof=1), rel=1e-9)
+    assert e["ci"][0] < e["value"] < e["ci"][1]
+    # the null's effect is measured on the same null sets as the metric: |bias| of a fresh draw, well below 0.5 σ
+    assert 0 < e["null_median"] < 0.35
+    assert score_statistic("mean", "abs_mean", X, Y, F, n_boot=3, n_floor_draws=5).effects == {}
+
+
+def test_composite_skips_higher_is_better_and_clips_both_ends():
+    big = MetricScore("a", "1", "chi2", 1.0, 1.0, 1e15, (1.0, 1.0), False, {})
+    assert composite_score([big]) == pytest.approx(1e12)
+    assert composite_score([_ms("a", 2.0), _ms("b", 8.0), _ms("c", 1.0)]) == pytest.approx(16 ** (1 / 3))
+    with pytest.raises(CosmobenchError, match="composite_score got a str; pass MetricScore objects"):
+        composite_score(["power"])
+    with pytest.raises(CosmobenchError, match="metric 'b' has no ratio"):
+        composite_score({"b": {**_ms("b", 1.0).to_dict(), "ratio": None}})
+
+
+def test_null_effects_are_measured_in_the_effect_s_own_units():
+    """P(k) effects average P, not log P: the null's effect sizes come from the null sets' mean of 10**summary."""
+    from cosmobench.compare.effects import effects_for
+    from cosmobench.compare.null import NULL_SEED, draw_sets, null_set_size
+    from cosmobench.stats._order import canonical_order
+
+    rng = np.random.default_rng(16)
+    k = np.array([0.05, 0.2, 0.4])
+    Y, F = (np.log10(rng.uniform(0.5, 1.5, (m, 3))) for m in (50, 60))
+    X = np.log10(rng.uniform(0.5, 1.5, (20, 3)))
+    eff = effects_for("power", Y, {"k": k}, k_nyquist=0.45)
+    s = score_statistic("power", "chi2", X, Y, F, seed=0, n_boot=0, n_floor_draws=31, effects=eff)
+    Fc, pr = 10.0 ** F[canonical_order(F)], (10.0 ** Y).mean(axis=0)
+    dev = [np.abs(Fc[idx].mean(axis=0) / pr - 1).max() for idx in draw_sets(60, null_set_size(20, 60), 31, NULL_SEED)]
+    assert s.effects["pk_dev_linear"]["null_median"] == pytest.approx(np.median(dev), rel=1e-9)
+    assert s.effects["pk_dev_linear"]["value"] == pytest.approx(np.abs((10.0 ** X).mean(axis=0) / pr - 1).max(), rel=1e-9)

@@ -170,7 +170,7 @@ def test_interval_width_shrinks_like_one_over_root_n(dist):
     widths = {}
     for n in (100, 900):
         X = _gauss(rng, n, 4, shift=0.5) * np.array([1.0, 1.5, 2.0, 0.5])
-        s = score_statistic("s", dist, X, Y, F, seed=0, n_boot=200)
+        s = score_statistic("s", dist, X, Y, F, seed=0, n_boot=200, n_floor_draws=9)  # the null plays no part
         widths[n] = s.ci[1] - s.ci[0]
         assert widths[n] > 0 and s.ci[0] <= s.value * 1.5 and s.ci[1] >= s.value * 0.5
     assert 1.8 < widths[100] / widths[900] < 5.0  # √9 = 3
@@ -373,3 +373,109 @@ def test_memorisation_bootstrap_resamples_every_model_and_test_row():
     s2 = memorisation_score(M2, np.concatenate([_radial([2.0, 3.0, 4.0, 5.0]), _FAR]), R, seed=0, n_boot=100,
                             n_floor_draws=3, test_split=4)
     assert s2.value == pytest.approx(c(3.0) / ((c(3.0) + c(4.0)) / 2)) and s2.value < 1 and s2.ci[1] > 1.0
+
+
+def _c(r):
+    """Relative closeness of a point at distance r from the training map at the origin, with U2 = _FAR."""
+    return np.asarray(r, dtype=np.float64) / np.hypot(r, 100.0)
+
+
+_U1_RADII = np.array([1.0, 2.0, 3.0, 5.0, 11.0, 20.0, 40.0])
+
+
+def test_memorisation_null_p_values_and_copy_count_by_hand():
+    """U1: seven maps at known distances from the one training map; a model of four, one of them (r = 0.5)
+    closer than every U1 map. Null sets of round(4·7/11) = 3 U1 maps; p_ratio the lower-tail share of their
+    median ratios, p_copy = 4/11 exactly, p = Bonferroni over both."""
+    R = np.zeros((1, 3))
+    T = np.concatenate([_radial(_U1_RADII), _FAR])
+    model_r = np.array([0.5, 2.5, 3.5, 30.0])
+    M = _radial(model_r, axis=1)
+    K = 60
+    s = memorisation_score(M, T, R, seed=3, n_boot=200, n_floor_draws=K, test_split=7)
+    rel_t = np.sort(_c(_U1_RADII))
+    med_t = float(np.median(rel_t))
+    value = float(np.median(_c(model_r))) / med_t
+    null = np.array([np.median(rel_t[idx]) / med_t for idx in draw_sets(7, 3, K, NULL_SEED)])
+    assert s.value == pytest.approx(value, rel=1e-12) and s.floor == pytest.approx(np.median(null), rel=1e-12)
+    assert (s.null["set_size"], s.null["pool"], s.null["rows"], s.null["draws"]) == (3, 7, 4, K) and "note" not in s.null
+    assert s.extra["p_ratio"] == (np.count_nonzero(null <= s.value) + 1) / (K + 1)
+    assert s.extra["floor_ci"] == pytest.approx(list(np.percentile(null, [2.5, 97.5])), rel=1e-12)
+    assert s.extra["copy_count"] == 1 and s.extra["copy_share"] == 0.25
+    assert s.extra["copy_threshold"] == pytest.approx(_c(1.0), rel=1e-12)
+    assert s.extra["p_copy"] == pytest.approx(4 / 11, rel=1e-12)
+    assert s.p_value == pytest.approx(min(1.0, 2 * min(s.extra["p_ratio"], 4 / 11)), rel=1e-12)
+    assert s.extra["median_nn_model"] == pytest.approx(3.0) and s.extra["median_nn_test"] == pytest.approx(11.0)
+    assert (s.extra["n"], s.extra["n_test"], s.extra["n_train"], s.extra["seed"], s.extra["n_boot"]) == (4, 7, 1, 3, 200)
+    share = s.effects["copy_share"]
+    assert share["value"] == 0.25 and share["null_median"] == 1 / 8 and share["unit"] == "fraction of maps"
+    # resampled shares of 4 maps with one copy: 0, 1/4, 1/2, ... ; the interval starts at none and has width
+    assert share["ci"][0] == 0.0 and 0.5 <= share["ci"][1] <= 0.75
+    assert s.version == "2"
+
+
+def test_memorisation_of_copies_only_and_of_no_copies():
+    R = np.zeros((1, 3))
+    T = np.concatenate([_radial(_U1_RADII), _FAR])
+    copies = memorisation_score(_radial([0.1, 0.2, 0.3, 0.4], axis=1), T, R, seed=0, n_boot=50, n_floor_draws=30,
+                                test_split=7)
+    assert copies.extra["copy_count"] == 4 and copies.effects["copy_share"]["ci"] == [1.0, 1.0]
+    assert copies.extra["p_copy"] == pytest.approx(4 / 11 * 3 / 10 * 2 / 9 * 1 / 8, rel=1e-12)
+    assert copies.extra["p_ratio"] == 1 / 31  # below every null draw
+    assert copies.p_value == pytest.approx(2 * copies.extra["p_copy"], rel=1e-12) and copies.value < 0.2
+    none = memorisation_score(_radial([4.0, 6.0, 8.0, 30.0], axis=1), T, R, seed=0, n_boot=50, n_floor_draws=30,
+                              test_split=7)
+    assert none.extra["copy_count"] == 0 and none.extra["p_copy"] == 1.0
+    assert none.effects["copy_share"]["ci"] == [0.0, 0.0] and none.value > 1
+    assert none.p_value == min(1.0, 2 * none.extra["p_ratio"])
+    skip = memorisation_score(_radial([4.0, 6.0], axis=1), T, R, n_boot=0, n_floor_draws=5, test_split=7)
+    assert np.isnan(skip.ci[0]) and skip.effects["copy_share"]["ci"] == [None, None]
+
+
+def test_memorisation_of_a_large_model_against_few_unseen_maps_says_its_null_is_conservative():
+    M, T, R = _memo_sets(14, n=60, t=8)
+    s = memorisation_score(M, T, R, seed=0, n_boot=5, n_floor_draws=5)
+    # four U1 maps: null sets of 2 (half), where 60 independent maps would need round(60·4/64) = 4
+    assert s.null["set_size"] == 2 and "only 4 unseen test maps for a model of 60" in s.null["note"]
+    ok = memorisation_score(M[:4], T, R, seed=0, n_boot=5, n_floor_draws=5)  # round(4·4/8) = 2: matched
+    assert ok.null["set_size"] == 2 and "note" not in ok.null
+
+
+def test_memorisation_inputs_are_checked_and_precomputed_distances_used():
+    from cosmobench.errors import CosmobenchError
+
+    M, T, R = _memo_sets(15, n=20, t=12, r=50)
+    base = memorisation_score(M, T, R, seed=0, n_boot=10, n_floor_draws=7, test_split=6)
+    pre = memorisation_score(M, T, R, seed=0, n_boot=10, n_floor_draws=7, test_split=6, nn_test=cdist(T, R).min(axis=1))
+    assert _numbers(pre.to_dict()) == pytest.approx(_numbers(base.to_dict()), rel=1e-12)
+    # the precomputed distances are what it uses: doubling them halves the test maps' closeness
+    far = memorisation_score(M, T, R, seed=0, n_boot=10, n_floor_draws=7, test_split=6, nn_test=2 * cdist(T, R).min(axis=1))
+    assert far.value == pytest.approx(base.value / 2, rel=1e-12)
+    with pytest.raises(CosmobenchError, match="nn_test has shape \\(11,\\); pass one distance per test map \\(12\\)"):
+        memorisation_score(M, T, R, nn_test=np.ones(11))
+    for bad in (1, 11, 0):
+        with pytest.raises(CosmobenchError, match=f"test_split={bad}; pass a row index leaving >= 2 test maps"):
+            memorisation_score(M, T, R, test_split=bad)
+    for good in (4, 10):  # U1 (the null pool) needs 4 maps, U2 2
+        assert memorisation_score(M, T, R, n_boot=2, n_floor_draws=3, test_split=good).extra["n_test"] == good
+    with pytest.raises(CosmobenchError, match="model features have 3 columns but training features have 5"):
+        memorisation_score(M[:, :3], T, R)
+    with pytest.raises(CosmobenchError, match="test features have 3 columns but training features have 5"):
+        memorisation_score(M, T[:, :3], R)
+    with pytest.raises(CosmobenchError, match="n_boot=-2"):
+        memorisation_score(M, T, R, n_boot=-2)
+    with pytest.raises(CosmobenchError, match="n_floor_draws=0"):
+        memorisation_score(M, T, R, n_floor_draws=0)
+    for who, args in (("model", (np.where(M > 2, np.nan, M), T, R)), ("test", (M, np.where(T > 2, np.inf, T), R)),
+                      ("training", (M, T, np.where(R > 2, np.nan, R)))):
+        with pytest.raises(CosmobenchError, match=f"rows of {who} summaries contain NaN or Inf"):
+            memorisation_score(*args)
+
+
+def test_memorisation_refuses_a_null_pool_under_four_maps():
+    from cosmobench.errors import CosmobenchError
+
+    M, T, R = _memo_sets(15, n=20, t=12, r=50)
+    for short, kw in ((3, {"test_split": 3}), (3, {"test_split": None, "n": 7})):
+        with pytest.raises(CosmobenchError, match=f"drawn from the first {short} test maps \\(U1\\) and needs at least 4"):
+            memorisation_score(M, T[: kw.pop("n", 12)], R, **kw)

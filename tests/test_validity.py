@@ -45,6 +45,7 @@ def seed_like(small_source):
                     train_for_memorisation=False, progress=False)
 
 
+@pytest.mark.slow
 def test_seed_ddpm_failure_is_scored_with_its_validity_numbers(seed_like):
     v = seed_like.metrics["validity"]
     assert v.value == pytest.approx((N - N_BAD) / N) and v.ratio == v.value and v.floor == 1.0 and v.higher_is_better
@@ -61,6 +62,7 @@ def test_seed_ddpm_failure_is_scored_with_its_validity_numbers(seed_like):
     assert seed_like.metrics["mean"].ratio > 1e3
 
 
+@pytest.mark.slow
 def test_mean_is_that_of_the_clipped_maps(seed_like):
     maps = seed_ddpm_failure()
     expect = np.maximum(maps, -1).reshape(N, -1).mean(axis=1).mean()
@@ -69,6 +71,7 @@ def test_mean_is_that_of_the_clipped_maps(seed_like):
     assert got != pytest.approx(maps.reshape(N, -1).mean(axis=1).mean(), rel=1e-3)
 
 
+@pytest.mark.slow
 def test_scorecard_report_and_leaderboard_flag_it(seed_like, tmp_path):
     card = seed_like.scorecard()
     assert "WARNING: 46% of maps invalid" in card and "46% of pixels δ < −1" in card
@@ -82,6 +85,7 @@ def test_scorecard_report_and_leaderboard_flag_it(seed_like, tmp_path):
     assert load_result(path).metrics["validity"].extra["constant_maps"] == N_BAD
 
 
+@pytest.mark.slow
 def test_clipping_rule_gives_the_scores_of_the_clipped_maps(small_source):
     """Scoring maps with pixels below −1 equals scoring the same maps clipped at −1 (validity aside)."""
     maps = _lognormal(32, seed=5)
@@ -98,6 +102,7 @@ def test_clipping_rule_gives_the_scores_of_the_clipped_maps(small_source):
     assert a.metrics["validity"].extra["constant_maps"] == 0
 
 
+@pytest.mark.slow
 def test_constant_maps_are_scored_with_undefined_ratios_set_to_zero(small_source):
     maps = _lognormal(32, seed=3)
     maps[:8] = 0.0  # a uniform field: zero power, no skewness to speak of

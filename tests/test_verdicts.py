@@ -69,6 +69,7 @@ def scored(corrupted):
             for name, p in corrupted.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode, metric", [
     ("mean_shift", "mean"), ("collapse", "collapse"), ("partial_copy", "memorisation"), ("wrong_power", "power"),
 ])
@@ -78,6 +79,7 @@ def test_failure_modes_are_flagged_at_n_2048(scored, mode, metric):
     assert verdict(m, metric).flagged, (mode, metric, m["p_adjusted"])
 
 
+@pytest.mark.slow
 def test_unseen_real_maps_are_not_flagged_on_those_metrics(scored):
     # (collapse is left out: 2,048 maps made from 32 slabs repeat each slab 64 times, shifted, which it rightly sees)
     m = scored["clean"]["metrics"]
@@ -171,10 +173,12 @@ def _outputs_agree(result_path: Path, tmp_path: Path) -> None:
     assert ("worse on: " + ", ".join(flagged)) in md if flagged else "| ≈ reference |" in md
 
 
+@pytest.mark.slow
 def test_score_card_report_and_leaderboard_say_the_same(tmp_path):
     _outputs_agree(FIXTURES / "schema_v2.json", tmp_path)
 
 
+@pytest.mark.slow
 def test_outputs_agree_on_an_upgraded_v1_result(tmp_path):
     _outputs_agree(FIXTURES / "schema_v1.json", tmp_path)
 
@@ -198,6 +202,7 @@ def test_card_never_calls_a_ratio_outside_the_null_band_reference():
     assert verdict({"ratio": 2.2, "ci": [1, 2], "value": 1.5, "extra": {"ratio_ci": [1.36, 3.26]}}).flagged
 
 
+@pytest.mark.slow
 def test_calibration_on_the_small_config(small_source):
     """Held-out sets of real maps are scored as models against a null they never saw (the calibration command).
 

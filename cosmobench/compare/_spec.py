@@ -1,4 +1,4 @@
-"""The shape of a distance: :class:`Distance` (prepare, bootstrap, floor rule, description) and the
+"""The shape of a distance: :class:`Distance` (prepare, bootstrap, description) and the
 :class:`PreparedDistance` that the scores use. The distances themselves are in
 :mod:`cosmobench.compare.distances`.
 """
@@ -15,10 +15,9 @@ from cosmobench.stats._validate import check_rows
 
 __all__ = ["Distance", "Prepared", "PreparedDistance"]
 
-# X -> (value, details); (X, rng, n_boot) -> values; (empirical floor, X, Y, details) -> (floor, extra).
+# X -> (value, details); (X, rng, n_boot) -> values.
 _Value = Callable[[np.ndarray], "tuple[float, dict]"]
 _Bootstrap = Callable[[np.ndarray, np.random.Generator, int], np.ndarray]
-_FloorRule = Callable[[float, np.ndarray, np.ndarray, dict], "tuple[float, dict]"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def _check_pair(name: str, X, Y, *, min_rows: int = 2) -> tuple[np.ndarray, np.n
 
 @dataclass(frozen=True)
 class Distance:
-    """One distance between sets of summaries: how to fix the reference, bootstrap it, floor it, describe it.
+    """One distance between sets of summaries: how to fix the reference, bootstrap it, describe it.
 
     Calling it, ``spec(X, Y) -> float``, validates both sets and returns the distance.
 
@@ -75,16 +74,14 @@ class Distance:
         One line for score cards.
     prepare : callable
         ``prepare(Y) -> Prepared`` on validated reference rows (at least 2).
-    floor_rule : callable, optional
-        ``floor_rule(empirical_floor, X, Y, details) -> (floor, extra)`` for distances whose fresh
-        draws of held-out reference maps miss what an independent generator gets; ``extra`` goes
-        into the score's details. ``None``: the empirical floor stands.
+
+    The floor of every distance is the median of its measured null (:mod:`cosmobench.compare.null`),
+    so a distance carries no floor rule of its own.
     """
 
     name: str
     description: str
     prepare: Callable[[np.ndarray], Prepared]
-    floor_rule: "Optional[_FloorRule]" = None
 
     def __call__(self, X, Y) -> float:
         return self.value_and_details(X, Y)[0]
@@ -93,12 +90,6 @@ class Distance:
         """``(value, details)`` of model summaries ``X`` against reference summaries ``Y`` (both validated here)."""
         X, Y = _check_pair(self.name, X, Y)
         return self.prepare(Y).value(X)
-
-    def floor(self, empirical: float, X: np.ndarray, Y: np.ndarray, details: dict) -> "tuple[float, dict]":
-        """The noise floor from the empirical one (median of fresh draws) and the extra details it adds."""
-        if self.floor_rule is None:
-            return float(empirical), {}
-        return self.floor_rule(float(empirical), X, Y, details)
 
 
 class PreparedDistance:

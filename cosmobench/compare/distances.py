@@ -2,9 +2,9 @@
 
 Every distance takes the model's summaries ``X`` (n, d) and the reference's ``Y`` (m, d) and
 returns a float ≥ 0: lower is better, and it tends to 0 when both sets are drawn from the same law
-and n, m grow. Its size for a *finite* draw is what the noise floor of
-:func:`cosmobench.compare.score.score_statistic` measures, so no distance needs to be calibrated
-to an absolute scale.
+and n, m grow. Its size for a *finite* draw is what the measured null of
+:func:`cosmobench.compare.score.score_statistic` (:mod:`cosmobench.compare.null`) measures, so no
+distance needs to be calibrated to an absolute scale.
 
 ========== =====================================================================================
 name       definition
@@ -25,8 +25,8 @@ diversity  ``|log(spread(X) / spread(Y))|`` with spread the mean pairwise Euclid
            at most 1,000 rows (fixed seed, canonical row order) —
            :func:`cosmobench.stats.diversity.pairwise_spread`. A collapsed set gives a large value.
 pair_      ``|ρ̄(X) − ρ̄(Y)|``, ρ̄ the mean correlation between distinct rows (each centred) of at most
-correla-   1,000 rows: one template repeated at different brightnesses gives ρ̄ ≈ 1. Its floor is at
-tion       least ``|ρ̄(Y)|`` (what independent maps get).
+correla-   1,000 rows: one template repeated at different brightnesses gives ρ̄ ≈ 1.
+tion
 ========== =====================================================================================
 
 Constant columns
@@ -39,17 +39,15 @@ becomes very large but stays finite, since the reference says such a value never
 Adding a distance
 -----------------
 Write ``_prep_<name>(Y) -> Prepared`` (the reference fixed once; ``Prepared.value(X) -> (value,
-details)``, optionally a fast ``bootstrap``) and add one :class:`Distance` entry to :data:`DISTANCES`
-with its description and, when a fresh draw of the reference cannot reach the value the
-distance gives an independent generator, a ``floor_rule``. Nothing else names distances.
+details)``, optionally a fast ``bootstrap`` and, for a distance of the column means only,
+``from_means``) and add one :class:`Distance` entry to :data:`DISTANCES` with its description.
+Nothing else names distances: the null, the floor and the p-value are measured the same way for all.
 
 Besides :data:`DISTANCES` and :func:`distance`, :func:`prepare_distance` fixes the reference once
-and returns a :class:`PreparedDistance` of X alone, which is what the bootstrap and the noise floor use.
+and returns a :class:`PreparedDistance` of X alone, which is what the bootstrap and the null use.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -208,15 +206,6 @@ def _prep_abs_mean(Y: np.ndarray) -> Prepared:
     return Prepared(f, from_means=from_means)
 
 
-def _abs_mean_floor(floor: float, X: np.ndarray, Y: np.ndarray, details: dict) -> "tuple[float, dict]":
-    # The tiles of one periodic box average to exactly the box mean (δ̄ = 0), so a floor drawn from
-    # whole held-out boxes is ~0 and any generator of independent tiles would look infinitely far.
-    # A fresh draw of n independent tiles misses the reference mean by E|N(0, s²(1/n + 1/m))|.
-    n, m = X.shape[0], Y.shape[0]
-    analytic = math.sqrt(2.0 / math.pi * (1.0 / n + 1.0 / m)) * float(np.mean(Y.std(axis=0, ddof=1)))
-    return max(floor, analytic), {"floor_empirical": floor, "floor_independent_draws": analytic}
-
-
 def _prep_diversity(Y: np.ndarray) -> Prepared:
     from cosmobench.stats.diversity import _distance_matrix, _spread_rows, pairwise_spread
 
@@ -299,15 +288,8 @@ def _prep_pair_correlation(Y: np.ndarray) -> Prepared:
     return Prepared(f, bootstrap)
 
 
-def _pair_correlation_floor(floor: float, X: np.ndarray, Y: np.ndarray, details: dict) -> "tuple[float, dict]":
-    # Tiles cut from the same slabs correlate a little, and held-out reference tiles share that with the
-    # comparison set; a generator of independent maps (ρ̄ ≈ 0) is a fresh draw too, at distance |ρ̄_ref|.
-    independent = abs(float(details.get("pair_correlation_ref", 0.0)))
-    return max(floor, independent), {"floor_empirical": floor, "floor_independent_draws": independent}
-
-
-def _spec(name, description, prepare, floor_rule=None) -> Distance:
-    return Distance(name=name, description=description, prepare=prepare, floor_rule=floor_rule)
+def _spec(name, description, prepare) -> Distance:
+    return Distance(name=name, description=description, prepare=prepare)
 
 
 #: Distance name → :class:`Distance` (callable as ``f(X (n, d), Y (m, d)) -> float``, ≥ 0, lower is better).
@@ -316,13 +298,13 @@ DISTANCES: dict[str, Distance] = {
     for d in (
         _spec("pair_correlation",
               "|difference| of the mean correlation between distinct maps' features (mode collapse)",
-              _prep_pair_correlation, _pair_correlation_floor),
+              _prep_pair_correlation),
         _spec("chi2", "squared Mahalanobis distance of the means per dimension (shrunk reference correlation)",
               _prep_chi2),
         _spec("frechet", "Frechet distance of Gaussian fits, standardised by the reference std, per dimension",
               _prep_frechet),
         _spec("hist_w1", "Wasserstein-1 between the mean histograms, in bins", _prep_hist_w1),
-        _spec("abs_mean", "absolute difference of the means", _prep_abs_mean, _abs_mean_floor),
+        _spec("abs_mean", "absolute difference of the means", _prep_abs_mean),
         _spec("diversity", "|log| of the ratio of mean pairwise distances (model / reference)", _prep_diversity),
     )
 }

@@ -24,35 +24,42 @@ before any random draw, so a permuted or re-batched model gives identical number
 
 The **composite** (:func:`composite_score`) is the geometric mean of the ratios of the
 lower-is-better metrics; 1 means as close as a fresh draw of the reference on every statistic.
-Memorisation (:func:`memorisation_score`, higher is better, ≈ 1 normal, ≪ 1 copying) is a different
-axis — a perfect copy of the training set would ace every other statistic — so it is *not* folded
-into the composite; it is reported beside it.
+Memorisation (:func:`~cosmobench.compare.memorisation.memorisation_score`, re-exported here) is a
+different axis, reported beside the composite; :class:`~cosmobench.compare.metric.MetricScore` (also
+re-exported) is the record every producer returns.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from cosmobench.compare.distances import _as_summaries, prepare_distance
-from cosmobench.compare.null import NULL_DRAWS, NullDistribution, null_distribution, null_set_size, p_value
+from cosmobench.compare.memorisation import copy_p_value, memorisation_score
+from cosmobench.compare.metric import (
+    RATIO_CAP,
+    MetricScore,
+    _canonical,
+    _check_counts,
+    _percentile_ci,
+    _safe_ratio,
+)
+from cosmobench.compare.null import NULL_DRAWS, NullDistribution, null_distribution
 from cosmobench.errors import CosmobenchError
-from cosmobench.stats._order import canonical_order
 
 __all__ = [
     "MetricScore",
     "score_statistic",
     "memorisation_score",
+    "copy_p_value",
+    "bootstrap_means",
     "composite_score",
     "COMPOSITE_DEFINITION",
     "RATIO_CAP",
 ]
 
-#: Largest ratio reported (a zero floor with a non-zero value, or an absurd mismatch).
-RATIO_CAP = 1e12
 #: Smallest ratio entering the composite's logarithm.
 _RATIO_MIN = 1e-6
 
@@ -62,151 +69,6 @@ COMPOSITE_DEFINITION = (
     "(1 = as close as a fresh draw, ratios clipped to [1e-6, 1e12]); memorisation is reported separately and "
     "not included"
 )
-
-
-def _jsonable(x: Any) -> Any:
-    """Plain-Python, strict-JSON version of ``x`` (non-finite floats become None)."""
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    return x
-
-
-def _float_or_nan(x: Any) -> float:
-    return float("nan") if x is None else float(x)
-
-
-@dataclass
-class MetricScore:
-    """One metric of a result: a distance, its measured null, p-value, interval and effect sizes.
-
-    Attributes
-    ----------
-    name : str
-        Metric name (the statistic's name, or ``"memorisation"``).
-    version : str
-        Version of the statistic that produced the summaries.
-    distance : str
-        Name of the distance (a key of :data:`cosmobench.compare.distances.DISTANCES`, or
-        ``"nn_median_ratio"`` for memorisation).
-    value : float
-        The model's distance to the reference (or the memorisation ratio).
-    floor : float
-        Median of the null: what a fresh draw of real maps of the same size gets.
-    ratio : float
-        ``value / floor`` for lower-is-better metrics (≈ 1 is ideal); see each producer.
-    ci : tuple of float
-        95 % bootstrap interval of ``value``.
-    higher_is_better : bool
-        Direction of ``value``.
-    extra : dict
-        JSON-friendly details (sizes, seed, ratio interval, distance details).
-    p_value : float or None
-        Calibrated p-value against the measured null (None for results scored before schema v2).
-    p_adjusted : float or None
-        Holm-adjusted over the metrics of the result (set by the evaluation).
-    null : dict
-        :meth:`~cosmobench.compare.null.NullDistribution.summary` of the null.
-    effects : dict
-        Effect sizes ``{name: {"value", "ci", "null_median", "unit", "description"}}``.
-    """
-
-    name: str
-    version: str
-    distance: str
-    value: float
-    floor: float
-    ratio: float
-    ci: "tuple[float, float]"
-    higher_is_better: bool = False
-    extra: dict = field(default_factory=dict)
-    p_value: "float | None" = None
-    p_adjusted: "float | None" = None
-    null: dict = field(default_factory=dict)
-    effects: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """Strict-JSON dict (numpy types converted, NaN/Inf as None), in the result-schema layout plus ``name``."""
-        return {
-            "name": self.name,
-            "version": str(self.version),
-            "distance": self.distance,
-            "value": _jsonable(self.value),
-            "floor": _jsonable(self.floor),
-            "ratio": _jsonable(self.ratio),
-            "ci": [_jsonable(self.ci[0]), _jsonable(self.ci[1])],
-            "higher_is_better": bool(self.higher_is_better),
-            "p_value": _jsonable(self.p_value),
-            "p_adjusted": _jsonable(self.p_adjusted),
-            "null": _jsonable(self.null),
-            "effects": _jsonable(self.effects),
-            "extra": _jsonable(self.extra),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping, name: "str | None" = None) -> "MetricScore":
-        """Inverse of :meth:`to_dict`; ``name`` is needed when the dict comes from a result's ``metrics[name]``."""
-        try:
-            ci = d.get("ci") or [None, None]
-            p, pa = d.get("p_value"), d.get("p_adjusted")
-            return cls(
-                name=str(d.get("name", name)),
-                version=str(d["version"]),
-                distance=str(d["distance"]),
-                value=_float_or_nan(d["value"]),
-                floor=_float_or_nan(d["floor"]),
-                ratio=_float_or_nan(d["ratio"]),
-                ci=(_float_or_nan(ci[0]), _float_or_nan(ci[1])),
-                higher_is_better=bool(d.get("higher_is_better", False)),
-                extra=dict(d.get("extra") or {}),
-                p_value=None if p is None else float(p),
-                p_adjusted=None if pa is None else float(pa),
-                null=dict(d.get("null") or {}),
-                effects=dict(d.get("effects") or {}),
-            )
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise CosmobenchError(f"malformed metric entry {name or ''!s} ({exc!r}); the result file may be corrupt") from None
-
-
-def _canonical(a: np.ndarray) -> np.ndarray:
-    """Rows of ``a`` in a canonical order robust to round-off (so results do not depend on the order rows came in)."""
-    if a.shape[0] < 2:
-        return a
-    return np.ascontiguousarray(a[canonical_order(a)])
-
-
-def _safe_ratio(value: float, floor: float) -> float:
-    if not (math.isfinite(value) and math.isfinite(floor)):
-        return RATIO_CAP
-    if floor > 0:
-        return min(value / floor, RATIO_CAP)
-    return 1.0 if value == 0 else RATIO_CAP
-
-
-def _check_counts(n_boot: int, draws: int) -> None:
-    if int(n_boot) != n_boot or n_boot < 0:
-        raise CosmobenchError(f"n_boot={n_boot}; pass a non-negative integer (0 skips the interval)")
-    if int(draws) != draws or draws < 1:
-        raise CosmobenchError(f"n_floor_draws={draws} (null draws); pass a positive integer")
-
-
-def _percentile_ci(samples: np.ndarray) -> "tuple[float, float]":
-    samples = np.asarray(samples, dtype=np.float64)
-    samples = samples[np.isfinite(samples)]
-    if samples.size == 0:
-        return (float("nan"), float("nan"))
-    lo, hi = np.percentile(samples, [2.5, 97.5])
-    return (float(lo), float(hi))
 
 
 def bootstrap_means(X: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
@@ -329,13 +191,8 @@ def score_statistic(
         boots = np.empty(0)
     elif f_dist.from_means is not None:
         boots = f_dist.from_means(bootstrap_means(X, rng, int(n_boot)))
-    elif hasattr(f_dist, "bootstrap"):
+    else:  # the distance's own fast estimator, or resampled rows (PreparedDistance.bootstrap)
         boots = f_dist.bootstrap(X, rng, int(n_boot))
-    else:
-        boots = np.empty(int(n_boot))
-        for b in range(int(n_boot)):
-            idx = np.sort(rng.integers(0, n, size=n))
-            boots[b] = f_dist(X[idx])[0]
     ci = _percentile_ci(boots)
     eff = effects.measure(X, np.random.default_rng(eff_ss), int(n_boot), null.effects) if effects is not None else {}
 
@@ -357,197 +214,6 @@ def score_statistic(
         p_value=p,
         null=null.summary(),
         effects=eff,
-    )
-
-
-def copy_p_value(copies: int, n: int, n_unseen: int) -> float:
-    """P(at least ``copies`` of n fresh maps fall below the smallest of ``n_unseen`` unseen maps' NN distances).
-
-    Under the null the n + N nearest-neighbour distances are exchangeable, so the chance that the j
-    smallest of them all belong to the model is ``∏_{i<j} (n − i) / (N + n − i)`` (exact, no draws).
-    """
-    p = 1.0
-    for i in range(int(copies)):
-        p *= (n - i) / (n_unseen + n - i)
-    return p
-
-
-def memorisation_score(
-    model_feats,
-    test_feats,
-    train_feats,
-    *,
-    seed: int = 0,
-    n_boot: int = 100,
-    n_floor_draws: "int | None" = None,
-    version: str = "2",
-    chunk: int = 4096,
-    nn_test: "np.ndarray | None" = None,
-    test_split: "int | None" = None,
-) -> MetricScore:
-    """Does the model copy its training maps? Nearest-neighbour distances to the training set.
-
-    Two tests, one metric:
-
-    - **Closeness**: with ``c(x) = NN(x → train) / NN(x → U2)`` (U2: the second half of the test maps,
-      other boxes; dividing by it keeps smooth "central" maps, near everything, from looking like
-      copies), ``value = median_i c(model_i) / median_j c(U1_j)``: ≈ 1 for a model that generalises,
-      ≪ 1 for one that reproduces training maps. Its null: the same ratio for sets of U1 maps of the
-      model's size (finite-population matched); ``p_ratio`` is the lower-tail share.
-    - **Partial copying**: ``copy_share`` = share of model maps relatively closer to a training map
-      than any unseen real map ever is. Closeness is ``NN(→ train) / NN(→ U2)``, U2 the second half of
-      the test maps (other boxes), so a smooth, "central" map that is near everything is not a copy;
-      the threshold is the smallest value over the first half U1. A model that copies a minority of
-      its maps keeps a normal median but not a normal copy share; ``p_copy`` is exact under
-      exchangeability of model and U1 maps (:func:`copy_p_value`).
-
-    ``p_value = min(1, 2 · min(p_ratio, p_copy))`` (Bonferroni over the two).
-
-    Parameters
-    ----------
-    model_feats, test_feats, train_feats : array_like
-        Features ``(n, d)``, ``(t, d)``, ``(r, d)``, e.g.
-        :func:`cosmobench.stats.diversity.map_features`; ``t ≥ 4``.
-    seed : int
-        Seed of the bootstrap.
-    n_boot : int
-        Bootstrap resamples (model rows and test rows, independently) for the CI.
-    n_floor_draws : int, optional
-        Null sets of test maps (default :data:`~cosmobench.compare.null.NULL_DRAWS`).
-    version : str
-        Recorded in the score.
-    chunk : int
-        Row chunk of the nearest-neighbour search (memory bounded).
-    nn_test : numpy.ndarray, optional
-        Precomputed NN distances of ``test_feats`` to ``train_feats`` (they depend on the reference only).
-    test_split : int, optional
-        U1 = the first ``test_split`` test rows, U2 = the rest, in the order given (pass a split between
-        boxes: tiles of one box on both sides are correlated, which only makes the test conservative).
-        Default: halves of the test rows in canonical order.
-
-    Returns
-    -------
-    MetricScore
-        name ``"memorisation"``, distance ``"nn_median_ratio"``, ``higher_is_better=True``. ``floor``
-        = null median (≈ 1); ``ratio`` = the value itself (already relative to unseen maps). ``extra``
-        holds the medians, ``p_ratio``, ``p_copy``, ``copy_share``, ``copy_threshold`` and ``floor_ci``
-        (2.5–97.5 % of the null).
-
-    Raises
-    ------
-    CosmobenchError
-        Malformed features, mismatched columns or too few rows.
-    """
-    from cosmobench.stats.diversity import nearest_neighbour_distances
-
-    draws = NULL_DRAWS if n_floor_draws is None else n_floor_draws
-    _check_counts(n_boot, draws)
-    M = _canonical(_as_summaries(model_feats, "model"))
-    T = _as_summaries(test_feats, "test")
-    R = _as_summaries(train_feats, "training")
-    d = R.shape[1]
-    for arr, who in ((M, "model"), (T, "test")):
-        if arr.shape[1] != d:
-            raise CosmobenchError(f"{who} features have {arr.shape[1]} columns but training features have {d}; use the same features")
-    if M.shape[0] < 1:
-        raise CosmobenchError("memorisation needs at least 1 model map")
-    if T.shape[0] < 4:
-        raise CosmobenchError(f"memorisation needs at least 4 held-out test maps (got {T.shape[0]}) for its null")
-    if R.shape[0] < 1:
-        raise CosmobenchError("memorisation needs at least 1 training map")
-
-    nn_m = nearest_neighbour_distances(M, R, chunk=chunk)
-    if nn_test is None:
-        nn_t = nearest_neighbour_distances(T, R, chunk=chunk)
-    else:
-        nn_t = np.asarray(nn_test, dtype=np.float64)
-        if nn_t.shape != (T.shape[0],):
-            raise CosmobenchError(f"nn_test has shape {nn_t.shape}; pass one distance per test map ({T.shape[0]})")
-    # Relative closeness: U1 / U2 = the two parts of the test rows (by box when the caller says where).
-    if test_split is None:
-        order = canonical_order(T)
-        T, nn_t = T[order], nn_t[order]
-        half = T.shape[0] // 2
-    else:
-        half = int(test_split)
-        if not 2 <= half <= T.shape[0] - 2:
-            raise CosmobenchError(f"test_split={test_split}; pass a row index leaving >= 2 test maps on each side")
-    U1, U2 = T[:half], T[half:]
-    rel_t = nn_t[:half] / np.maximum(nearest_neighbour_distances(U1, U2, chunk=chunk), 1e-300)
-    rel_m = nn_m / np.maximum(nearest_neighbour_distances(M, U2, chunk=chunk), 1e-300)
-    # raw NN medians, a diagnostic: rounded, since BLAS round-off of the training rows' order moves their last bits
-    med_nn_m, med_nn_t = (float(f"{np.median(a):.10g}") for a in (nn_m, nn_t))
-    rel_t = np.sort(rel_t)  # a canonical order: the null draws below must not depend on the rows' order
-    nn_m, nn_t = rel_m, rel_t
-    med_m, med_t = float(np.median(nn_m)), float(np.median(nn_t))
-    n, t = nn_m.size, nn_t.size
-    value = _safe_ratio(med_m, med_t)
-
-    from cosmobench.compare.null import NULL_SEED, draw_sets
-
-    s = null_set_size(n, t)
-    null_vals = np.array([_safe_ratio(float(np.median(nn_t[idx])), med_t) for idx in draw_sets(t, s, int(draws), NULL_SEED)])
-    floor = float(np.median(null_vals))
-    p_ratio = p_value(value, null_vals, "lower")
-    tau = float(rel_t[0])
-    copied = rel_m < tau
-    copies = int(np.count_nonzero(copied))
-    p_copy = copy_p_value(copies, n, rel_t.size)
-    p = min(1.0, 2.0 * min(p_ratio, p_copy))
-
-    _, boot_ss = np.random.SeedSequence(seed).spawn(2)
-    rng = np.random.default_rng(boot_ss)
-    boots = np.empty(int(n_boot))
-    shares = np.empty(int(n_boot))
-    for b in range(int(n_boot)):
-        bm = nn_m[rng.integers(0, n, size=n)]
-        bt = nn_t[rng.integers(0, t, size=t)]
-        boots[b] = _safe_ratio(float(np.median(bm)), float(np.median(bt)))
-        shares[b] = float(np.mean(copied[rng.integers(0, n, size=n)]))
-    ci = _percentile_ci(boots)
-    null = NullDistribution(null_vals, s, t, n, note="" if s == int(round(n * t / (t + n))) else
-                            f"only {t} unseen test maps for a model of {n}: the null is wider than a model's (conservative)")
-    extra = {
-        "n": int(n),
-        "n_test": int(t),
-        "n_train": int(R.shape[0]),
-        "seed": int(seed),
-        "n_boot": int(n_boot),
-        "median_nn_model": med_nn_m,
-        "median_nn_test": med_nn_t,
-        "median_closeness_model": med_m,
-        "median_closeness_test": med_t,
-        "floor_ci": list(_percentile_ci(null_vals)),
-        "p_ratio": p_ratio,
-        "p_copy": p_copy,
-        "copy_share": copies / n,
-        "copy_count": copies,
-        "copy_threshold": tau,
-        "copy_definition": "NN(map -> train) / NN(map -> second half of the test maps) below its minimum over the first half",
-        "ratio_definition": "ratio = value (already relative to held-out test maps)",
-    }
-    effects = {
-        "copy_share": {
-            "value": copies / n,
-            "ci": list(_percentile_ci(shares)) if n_boot else [None, None],
-            "null_median": 1.0 / (rel_t.size + 1),
-            "unit": "fraction of maps",
-            "description": "share of maps relatively closer to a training map than any unseen real map is (null: 1/(N+1))",
-        }
-    }
-    return MetricScore(
-        name="memorisation",
-        version=str(version),
-        distance="nn_median_ratio",
-        value=value,
-        floor=floor,
-        ratio=value,
-        ci=ci,
-        higher_is_better=True,
-        extra=extra,
-        p_value=p,
-        null=null.summary(),
-        effects=effects,
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosmobench.compare.score import MetricScore
+from cosmobench.compare.metric import MetricScore
 
 __all__ = ["ValidityTally", "VALIDITY_RULE", "DELTA_FLOOR"]
 
