@@ -62,7 +62,8 @@ of the reference source (its test split) and reports `value (×floor)`:
   (lower is better, ≈1 = indistinguishable).
 - Only rows within one section are comparable: every section is one reference source, identified by its
   reference id (the recipe id of a simulated source, the content hash of imported files). Rows with
-  several seeds show the mean over seeds.
+  several seeds show the mean value and the geometric mean of ×floor and composite over seeds (ratios
+  multiply: a null's ×floor is skewed, ×0.3 and ×3 average to ×1, not ×1.65).
 
 """
 _LEGEND = _LEGEND_HEAD + textwrap.fill(
@@ -162,6 +163,22 @@ def _records(results: list[tuple[Path, Result]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def geometric_mean(x) -> float:
+    """Geometric mean of the finite, non-negative numbers of ``x`` (NaN when there are none; 0 if one is 0).
+
+    How ×floor ratios and composites are combined over seeds: they are ratios, and a fresh draw's ×floor
+    is skewed (its null spans ×0.05–×3 on some metrics), so an arithmetic mean over seeds would read a perfect
+    generator as worse than ×1.
+    """
+    a = np.asarray(pd.to_numeric(pd.Series(x), errors="coerce"), dtype=np.float64)
+    a = a[np.isfinite(a) & (a >= 0)]
+    if a.size == 0:
+        return float("nan")
+    if np.any(a == 0):
+        return 0.0
+    return float(np.exp(np.mean(np.log(a))))
+
+
 def _metric_columns(section: pd.DataFrame) -> pd.DataFrame:
     """Add the ``column`` name of each metric: its name, plus ``(v<version>)`` when versions differ in the section."""
     nversions = section.groupby("metric")["version"].transform("nunique")
@@ -185,7 +202,7 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     rows = (
         per_file.groupby(keys, sort=False)
         .agg(
-            composite=("composite", "mean"),
+            composite=("composite", geometric_mean),
             composite_sd=("composite", lambda s: s.std(ddof=1) if len(s) > 1 else np.nan),
             trained=("trained", "first"),
             source=("source", "first"),
@@ -200,7 +217,7 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     # groupby/unstack (not pivot_table, which drops a metric whose numbers are all missing)
     grouped = long.groupby(keys + ["column"], sort=False)
     values = grouped["value"].mean().unstack("column")
-    ratios = grouped["ratio"].mean().unstack("column")
+    ratios = grouped["ratio"].agg(geometric_mean).unstack("column")
     verdicts = grouped["verdict"].agg(lambda v: combine(list(v)).label).unstack("column")
     columns = sorted(values.columns, key=metric_sort_key)
     wide = pd.DataFrame(index=values.index)

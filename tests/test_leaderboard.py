@@ -78,11 +78,25 @@ def test_csv_round_trips_and_aggregates_seeds(demo_results, tmp_path):
     assert np.all(np.diff(sim["composite"]) > 0)
     gan = sim[sim["model"] == "demo-gan"].iloc[0]
     assert gan["n_seeds"] == 2 and gan["seeds"] == "0,1" and np.isfinite(gan["composite_sd"])
-    # aggregate = mean over seeds of the raw numbers in the result files
-    vals = [json.loads(p.read_text())["metrics"]["power"]["ratio"]
-            for p in sorted(demo_results.glob("demo-gan_quijote-z0_demo-sim_*.json"))]
-    assert gan["power_xfloor"] == pytest.approx(np.mean(vals), rel=1e-5)
+    # aggregate over seeds: values by their mean, ×floor and composite by their geometric mean
+    files = [json.loads(p.read_text()) for p in sorted(demo_results.glob("demo-gan_quijote-z0_demo-sim_*.json"))]
+    ratios = [d["metrics"]["power"]["ratio"] for d in files]
+    values = [d["metrics"]["power"]["value"] for d in files]
+    assert ratios[0] != pytest.approx(ratios[1], rel=1e-3)  # else mean and geometric mean agree
+    assert gan["power_xfloor"] == pytest.approx(np.sqrt(ratios[0] * ratios[1]), rel=1e-5)
+    assert gan["power"] == pytest.approx(np.mean(values), rel=1e-5)
+    comps = [d["composite"]["value"] for d in files]
+    assert gan["composite"] == pytest.approx(np.sqrt(comps[0] * comps[1]), rel=1e-5)
     assert df[df["source_hash"] == QUI]["model"].tolist() == ["demo-gan"]
+
+
+def test_geometric_mean_over_seeds():
+    from cosmobench.leaderboard import geometric_mean
+
+    assert geometric_mean([0.25, 4.0]) == pytest.approx(1.0)  # a perfect model's skewed ×floor draws
+    assert geometric_mean([2.0, float("nan"), 8.0]) == pytest.approx(4.0)
+    assert geometric_mean([0.0, 3.0]) == 0.0
+    assert np.isnan(geometric_mean([float("nan")]))
 
 
 def test_rerun_of_same_seed_supersedes(tmp_path):
