@@ -282,7 +282,7 @@ class Source:
             raise CosmobenchError(
                 f"source {self.name!r} has no {split} boxes ({self.n_boxes} boxes in all; box i is test when "
                 f"i % 10 in (0, 1), val when 2, train otherwise); "
-                + (f"build more with `cosmobench data build --source {self.name} --boxes 4`"
+                + (f"build more with `cosmobench data build --source {self.name} --boxes {DEFAULT_BOXES}`"
                    if self.kind == "simulated" else "import more files")
             )
         return np.concatenate([self.box_maps(i, z) for i in idx], axis=0)
