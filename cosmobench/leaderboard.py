@@ -32,7 +32,7 @@ import pandas as pd
 from cosmobench._escape import csv_cell, filename_component, md_cell, md_code, md_text
 from cosmobench._io import atomic_write_text
 from cosmobench.errors import CosmobenchError
-from cosmobench.compare.verdict import combine
+from cosmobench.compare.verdict import MIXED, combine
 from cosmobench.compare.verdict import verdict as _one_verdict
 from cosmobench.results import Result, load_result
 from cosmobench.presentation import DASH, METRIC_ORDER, METRICS, fmt_number, fmt_ratio, metric_sort_key
@@ -179,6 +179,16 @@ def geometric_mean(x) -> float:
     return float(np.exp(np.mean(np.log(a))))
 
 
+def _row_verdict(columns: list, labels) -> str:
+    """A row's verdict from its metrics' labels: flagged metrics, and apart from them those flagged on some seeds only."""
+    worse = [str(c) for c, v in zip(columns, labels) if isinstance(v, str) and v not in ("≈ reference", "n/a", MIXED)]
+    mixed = [str(c) for c, v in zip(columns, labels) if v == MIXED]
+    if not worse and not mixed:
+        return "≈ reference"
+    parts = (["worse on: " + ", ".join(worse)] if worse else []) + (["mixed over seeds: " + ", ".join(mixed)] if mixed else [])
+    return "; ".join(parts)
+
+
 def _metric_columns(section: pd.DataFrame) -> pd.DataFrame:
     """Add the ``column`` name of each metric: its name, plus ``(v<version>)`` when versions differ in the section."""
     nversions = section.groupby("metric")["version"].transform("nunique")
@@ -230,11 +240,7 @@ def leaderboard_frame(long: pd.DataFrame) -> pd.DataFrame:
     eff = per_file_eff.groupby(keys, sort=False).mean() if len(per_file_eff.columns) else pd.DataFrame(index=values.index)
     for e in EFFECT_COLUMNS:
         wide[e] = eff[f"effect:{e}"] if f"effect:{e}" in eff else np.nan
-    wide["verdict"] = [
-        "≈ reference" if all(v == "≈ reference" for v in row if isinstance(v, str)) else
-        "worse on: " + ", ".join(str(c) for c, v in zip(columns, row) if isinstance(v, str) and v not in ("≈ reference", "n/a"))
-        for row in verdicts[columns].itertuples(index=False)
-    ]
+    wide["verdict"] = [_row_verdict(columns, row) for row in verdicts[columns].itertuples(index=False)]
     out = rows.merge(wide.reset_index(), on=keys, how="left")
     out = out.sort_values(["composite", "model", "n"], na_position="last", kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))

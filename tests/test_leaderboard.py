@@ -90,6 +90,15 @@ def test_csv_round_trips_and_aggregates_seeds(demo_results, tmp_path):
     assert df[df["source_hash"] == QUI]["model"].tolist() == ["demo-gan"]
 
 
+def test_row_verdict_keeps_seed_mixed_metrics_apart_from_flagged_ones():
+    from cosmobench.leaderboard import _row_verdict
+
+    assert _row_verdict(["power", "pdf"], ["≈ reference", "n/a"]) == "≈ reference"
+    assert _row_verdict(["power", "pdf", "mean"], ["worse than reference", "mixed", "≈ reference"]) == (
+        "worse on: power; mixed over seeds: pdf")
+    assert _row_verdict(["memorisation"], ["mixed"]) == "mixed over seeds: memorisation"
+
+
 def test_geometric_mean_over_seeds():
     from cosmobench.leaderboard import geometric_mean
 
