@@ -214,3 +214,24 @@ def test_rows_keyed_by_recipe_id_find_their_result_files(tmp_path):
     (res / "recipe-model.json").write_text(json.dumps(r))
     text = build_site(res, tmp_path / "site").read_text()
     assert 'data-family="famR"' in text and "reference id <code" in text
+
+
+def test_a_row_over_seeds_is_coloured_by_its_seeds_verdicts():
+    # The committed gan row (5 seeds): power flagged on every seed -> coloured as flagged; memorisation flagged
+    # on seed 1 only (p 0.03) -> "mixed over seeds", not flagged (as the tables' † and combine() say).
+    from pathlib import Path
+
+    from cosmobench.results import load_result
+    from cosmobench.site import _judged
+
+    paths = sorted((Path(__file__).parents[1] / "leaderboards" / "results").glob("gan__*__n2048__s*.json"))
+    assert len(paths) >= 2, "the committed leaderboard's gan row is scored over several seeds"
+    files = [(p, load_result(p)) for p in paths]
+    flagged = [r.metrics["power"].p_adjusted <= 0.05 for _, r in files]
+    assert all(flagged)
+    assert _judged(files, "power", 300.0)[0] in ("close", "off", "far")
+    mem = [r.metrics["memorisation"].p_adjusted <= 0.05 for _, r in files]
+    assert any(mem) and not all(mem)
+    level, words = _judged(files, "memorisation", 1.0)
+    assert words == "mixed over seeds" and level == "similar"
+    assert _judged(files[:1], "memorisation", 1.0)[1] == P.verdict(files[0][1].metrics["memorisation"], "memorisation")

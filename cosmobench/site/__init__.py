@@ -94,9 +94,21 @@ def _judged(files: list[tuple[Path, Result]], column: str, ratio: float) -> tupl
     metrics = [r.metrics[name] for _, r in files if name in r.metrics]
     if len(files) == 1 and metrics:
         m: Any = metrics[0]
-    else:
-        m = {"ratio": ratio, "higher_is_better": bool(metrics and metrics[0].higher_is_better)}
-    return P.verdict_level(m), P.verdict(m, name)
+        return P.verdict_level(m), P.verdict(m, name)
+    if name == "validity" and metrics:  # no null: the seed with the most invalid maps speaks for the row
+        m = min(metrics, key=lambda x: x.value if x.value is not None else -math.inf)
+        return P.verdict_level(m), P.verdict(m, name)
+    from cosmobench.compare.verdict import MIXED, combine
+    from cosmobench.compare.verdict import verdict as _rule
+
+    # Over seeds: flagged when every seed is (the weakest seed's p, as the tables' † and combine() say),
+    # graded by the row's (geometric-mean) ratio.
+    both = combine([_rule(x, name) for x in metrics])
+    m = {"ratio": ratio, "higher_is_better": bool(metrics and metrics[0].higher_is_better)}
+    if both.p is not None:
+        m.update(p_value=both.p, p_adjusted=both.p)
+    words = "mixed over seeds" if both.label == MIXED else P.verdict(m, name)
+    return P.verdict_level(m), words
 
 
 def _factor(ratio: float, hib: bool) -> float:
