@@ -29,9 +29,8 @@ from cosmobench.data.track import get_track
 from cosmobench_baselines import transforms as T
 from cosmobench_baselines.checkpoint import check_checkpoint, default_checkpoint, training_info
 from cosmobench_baselines.device import pick_device
-from cosmobench_baselines.samplers import dpmpp_2m_sample
-from cosmobench_baselines.samplers import spaced_timesteps as ddim_timesteps
-from cosmobench_baselines.samplers import predictions as _predictions
+from cosmobench_baselines.samplers import ddim_sample, ddpm_sample, dpmpp_2m_sample  # noqa: F401 - their former home
+from cosmobench_baselines.samplers import spaced_timesteps as ddim_timesteps  # noqa: F401 - former name
 from cosmobench_baselines.unet import UNet, count_parameters
 
 __all__ = [
@@ -92,69 +91,6 @@ def diffusion_loss(model, x0: torch.Tensor, alphas_bar: torch.Tensor, prediction
     target = eps if prediction == "eps" else ab.sqrt() * eps - (1 - ab).sqrt() * x0
     out = model(xt, t)
     return F.mse_loss(out.float(), target)
-
-
-# --------------------------------------------------------------------------------------- samplers
-Noise = Callable[[tuple], torch.Tensor]
-
-
-@torch.no_grad()
-def ddpm_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, noise: Noise, *, prediction: str = "eps",
-                clip_x0: "tuple[float, float] | None" = None, progress=None) -> torch.Tensor:
-    """Ancestral DDPM sampling (Ho et al. 2020; the seed's): T network calls from x_T = ``x``.
-
-    x_{t−1} = 1/√α_t (x_t − β_t/√(1−ᾱ_t) ε̂) + √β̃_t z, β̃_t = β_t (1−ᾱ_{t−1})/(1−ᾱ_t).
-    With ``clip_x0`` the posterior mean is computed from a clipped x̂0 instead (off for the seed).
-    """
-    ab = alphas_bar.to(x.device, torch.float64)
-    n = ab.numel()
-    ab_prev = torch.cat([ab.new_ones(1), ab[:-1]])
-    alphas = ab / ab_prev
-    betas = 1 - alphas
-    for i in range(n - 1, -1, -1):
-        t = torch.full((x.shape[0],), i, device=x.device, dtype=torch.long)
-        out = model(x, t).float()
-        x0, eps = _predictions(out, x, ab[i].float(), prediction)
-        if clip_x0 is not None:
-            x0 = x0.clamp(*clip_x0)
-            c0 = (ab_prev[i].sqrt() * betas[i] / (1 - ab[i])).float()
-            ct = (alphas[i].sqrt() * (1 - ab_prev[i]) / (1 - ab[i])).float()
-            mean = c0 * x0 + ct * x
-        else:
-            mean = (x - (betas[i] / (1 - ab[i]).sqrt()).float() * eps) / alphas[i].sqrt().float()
-        if i > 0:
-            var = (betas[i] * (1 - ab_prev[i]) / (1 - ab[i])).float()
-            x = mean + var.sqrt() * noise(x.shape)
-        else:
-            x = mean
-        if progress is not None:
-            progress(1)
-    return x
-
-
-@torch.no_grad()
-def ddim_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, noise: Noise, *, steps: int = 50,
-                eta: float = 0.0, prediction: str = "eps", clip_x0: "tuple[float, float] | None" = None,
-                progress=None) -> torch.Tensor:
-    """DDIM (Song et al. 2021) in ``steps`` network calls; η = 0 is deterministic given x_T."""
-    ab = alphas_bar.to(x.device, torch.float64)
-    ts = ddim_timesteps(ab.numel(), steps)
-    for j, t_ in enumerate(ts):
-        t = torch.full((x.shape[0],), t_, device=x.device, dtype=torch.long)
-        out = model(x, t).float()
-        a = ab[t_]
-        x0, eps = _predictions(out, x, a.float(), prediction)
-        if clip_x0 is not None:
-            x0 = x0.clamp(*clip_x0)
-            eps = (x - a.sqrt().float() * x0) / (1 - a).sqrt().float()
-        a_prev = ab[ts[j + 1]] if j + 1 < len(ts) else ab.new_tensor(1.0)
-        sigma = eta * ((1 - a_prev) / (1 - a) * (1 - a / a_prev)).clamp(min=0).sqrt()
-        x = a_prev.sqrt().float() * x0 + (1 - a_prev - sigma**2).clamp(min=0).sqrt().float() * eps
-        if eta > 0 and j + 1 < len(ts):
-            x = x + sigma.float() * noise(x.shape)
-        if progress is not None:
-            progress(1)
-    return x
 
 
 # --------------------------------------------------------------------------------------- generator

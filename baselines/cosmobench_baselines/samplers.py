@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-__all__ = ["predictions", "spaced_timesteps", "quadratic_timesteps", "dpmpp_2m_sample"]
+__all__ = ["predictions", "spaced_timesteps", "quadratic_timesteps", "dpmpp_2m_sample", "ddim_sample", "ddpm_sample"]
 
 Noise = Callable[[tuple], torch.Tensor]
 
@@ -126,6 +126,65 @@ def dpmpp_2m_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, *, steps: 
                 d = (1 + 1 / (2 * r)).float() * x0 - (1 / (2 * r)).float() * x0_prev
             x = (sigma[s_] / sigma[t_]).float() * x - (alpha[s_] * torch.expm1(-h)).float() * d
             x0_prev, h_prev = x0, h
+        if progress is not None:
+            progress(1)
+    return x
+
+
+@torch.no_grad()
+def ddpm_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, noise: Noise, *, prediction: str = "eps",
+                clip_x0: "tuple[float, float] | None" = None, progress=None) -> torch.Tensor:
+    """Ancestral DDPM sampling (Ho et al. 2020; the seed's): T network calls from x_T = ``x``.
+
+    x_{t−1} = 1/√α_t (x_t − β_t/√(1−ᾱ_t) ε̂) + √β̃_t z, β̃_t = β_t (1−ᾱ_{t−1})/(1−ᾱ_t).
+    With ``clip_x0`` the posterior mean is computed from a clipped x̂0 instead (off for the seed).
+    """
+    ab = alphas_bar.to(x.device, torch.float64)
+    n = ab.numel()
+    ab_prev = torch.cat([ab.new_ones(1), ab[:-1]])
+    alphas = ab / ab_prev
+    betas = 1 - alphas
+    for i in range(n - 1, -1, -1):
+        t = torch.full((x.shape[0],), i, device=x.device, dtype=torch.long)
+        out = model(x, t).float()
+        x0, eps = predictions(out, x, ab[i].float(), prediction)
+        if clip_x0 is not None:
+            x0 = x0.clamp(*clip_x0)
+            c0 = (ab_prev[i].sqrt() * betas[i] / (1 - ab[i])).float()
+            ct = (alphas[i].sqrt() * (1 - ab_prev[i]) / (1 - ab[i])).float()
+            mean = c0 * x0 + ct * x
+        else:
+            mean = (x - (betas[i] / (1 - ab[i]).sqrt()).float() * eps) / alphas[i].sqrt().float()
+        if i > 0:
+            var = (betas[i] * (1 - ab_prev[i]) / (1 - ab[i])).float()
+            x = mean + var.sqrt() * noise(x.shape)
+        else:
+            x = mean
+        if progress is not None:
+            progress(1)
+    return x
+
+
+@torch.no_grad()
+def ddim_sample(model, alphas_bar: torch.Tensor, x: torch.Tensor, noise: Noise, *, steps: int = 50,
+                eta: float = 0.0, prediction: str = "eps", clip_x0: "tuple[float, float] | None" = None,
+                progress=None) -> torch.Tensor:
+    """DDIM (Song et al. 2021) in ``steps`` network calls; η = 0 is deterministic given x_T."""
+    ab = alphas_bar.to(x.device, torch.float64)
+    ts = spaced_timesteps(ab.numel(), steps)
+    for j, t_ in enumerate(ts):
+        t = torch.full((x.shape[0],), t_, device=x.device, dtype=torch.long)
+        out = model(x, t).float()
+        a = ab[t_]
+        x0, eps = predictions(out, x, a.float(), prediction)
+        if clip_x0 is not None:
+            x0 = x0.clamp(*clip_x0)
+            eps = (x - a.sqrt().float() * x0) / (1 - a).sqrt().float()
+        a_prev = ab[ts[j + 1]] if j + 1 < len(ts) else ab.new_tensor(1.0)
+        sigma = eta * ((1 - a_prev) / (1 - a) * (1 - a / a_prev)).clamp(min=0).sqrt()
+        x = a_prev.sqrt().float() * x0 + (1 - a_prev - sigma**2).clamp(min=0).sqrt().float() * eps
+        if eta > 0 and j + 1 < len(ts):
+            x = x + sigma.float() * noise(x.shape)
         if progress is not None:
             progress(1)
     return x

@@ -20,12 +20,16 @@ import numpy as np
 from cosmobench._version import __version__
 from cosmobench.data import store as _store
 from cosmobench.data.slicing import cube_to_tiles
-from cosmobench.data.store import DEFAULT_SEED, SIM_SOURCE_CONFIGS, Source, box_intact, sources_dir
+from cosmobench.data.store import DEFAULT_SEED, SIM_SOURCE_CONFIGS, Source, _check_split, box_intact, get_source, sources_dir
 from cosmobench.data.track import DEFAULT_TRACK, Track
 from cosmobench.data.writer import commit_box, new_meta, remove_temporaries, source_lock, write_box, write_meta
 from cosmobench.errors import CosmobenchError
 
-__all__ = ["build_simulated", "simulate_box", "box_seed"]
+__all__ = ["build_simulated", "simulate_box", "box_seed", "ensure_source", "DEFAULT_BOXES"]
+
+#: Boxes a missing simulated source is built with: test 0, 1 / val 2 / train 3 (:func:`split_of_box`).
+#: The one place this number is written; everything that builds a default source reads it from here.
+DEFAULT_BOXES = 4
 
 
 def _jsonable(obj: Any) -> Any:
@@ -160,8 +164,6 @@ def build_simulated(
         not give default-track pixels, or a box fails on every worker that tried it.
     """
     if boxes is None:
-        from cosmobench.data.store import DEFAULT_BOXES  # the store imports this module at its end
-
         boxes = DEFAULT_BOXES
     if isinstance(boxes, bool) or not isinstance(boxes, (int, np.integer)) or boxes < 1:
         raise CosmobenchError(f"boxes must be a positive integer, got {boxes!r}")
@@ -297,3 +299,71 @@ def simulate_box(path: str, cfg, i: int, seed: int, *, threads: "int | None" = N
     entry.update(index=int(i), seed=int(seed), wall_time=float(getattr(res, "wall_time", float("nan"))))
     return entry
 
+
+# ------------------------------------------------------------------------------------ opening a source
+
+
+
+def ensure_source(
+    source: "str | Source",
+    *,
+    progress: bool = True,
+    splits: "tuple[str, ...]" = ("test", "train"),
+    boxes: "int | None" = None,
+    build: bool = True,
+) -> Source:
+    """Open a source, simulating what a simulated one lacks (the built-in default on a fresh machine).
+
+    The one way every caller (``evaluate``, :func:`cosmobench.data.load_reference`, the baselines)
+    makes sure a reference exists. A simulated source (``"sim"``, ``"sim-small"``, or any source of
+    kind ``"simulated"``) that is missing, has no box of one of ``splits``, or lacks one of boxes
+    ``0 .. boxes-1``, is built or extended (resumably, under the source lock) to ``boxes`` boxes, or to
+    ``max(DEFAULT_BOXES, boxes present)``. Any other source is returned as it is: whether it holds
+    enough of a split is for the caller to say.
+
+    Parameters
+    ----------
+    source : str or Source
+        A source name, or an open :class:`Source` (returned as it is).
+    progress : bool
+        Say on stderr that a source is being built, and show the build's progress bar.
+    splits : tuple of str
+        Splits a simulated source must have boxes of (default: the test and train splits an
+        evaluation uses).
+    boxes : int, optional
+        Boxes ``0 .. boxes-1`` must be present (built when missing).
+    build : bool
+        False: never simulate; a missing source raises, an incomplete one is returned as it is.
+
+    Returns
+    -------
+    Source
+
+    Raises
+    ------
+    CosmobenchError
+        If the source is missing and cannot (or may not) be built: the standard "no such source"
+        message, which says how to build or import one.
+    """
+    if isinstance(source, Source):
+        return source
+    if not isinstance(source, str) or not source:
+        raise CosmobenchError(f"source must be a source name such as 'sim', got {source!r}")
+    if boxes is not None and (isinstance(boxes, bool) or not isinstance(boxes, (int, np.integer)) or boxes < 1):
+        raise CosmobenchError(f"boxes must be a positive integer, got {boxes!r}")
+    for split in splits:
+        _check_split(split)
+    src = get_source(source) if (sources_dir() / source / "meta.json").exists() else None
+    simulated = source in SIM_SOURCE_CONFIGS or (src is not None and src.kind == "simulated")
+    missing = src is None or not src.n_boxes or any(not src.boxes(s) for s in splits) or (
+        boxes is not None and not set(range(int(boxes))) <= set(src.boxes())
+    )
+    if not missing:
+        return src
+    if not (build and simulated):
+        return src if src is not None else get_source(source)  # get_source raises "no such source"
+    want = int(boxes) if boxes is not None else max(DEFAULT_BOXES, src.n_boxes if src is not None else 0)
+    if progress:
+        print(f"building reference source {source!r} ({want} simulated boxes, once)...", file=sys.stderr)
+    # looked up through the store, its public home (and where tests swap it)
+    return _store.build_simulated(name=source, boxes=want, progress=progress)
