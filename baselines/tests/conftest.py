@@ -27,9 +27,12 @@ small_source = _CORE.small_source
 
 @pytest.fixture
 def fake_source(monkeypatch):
-    """``cosmobench.data.get_source`` answers with a fake source of smooth lognormal-ish maps."""
+    """Opening a reference source (``ensure_source``, and ``get_source``) answers with a fake source of smooth
+    lognormal-ish maps, so no test here simulates the default boxes."""
     import cosmobench.data
+    import cosmobench.data.store
 
     src = FakeSource({"train": fake_reference(96, 1), "val": fake_reference(40, 2), "test": fake_reference(40, 3)})
     monkeypatch.setattr(cosmobench.data, "get_source", lambda name="sim": src, raising=False)
+    monkeypatch.setattr(cosmobench.data.store, "ensure_source", lambda source="sim", **kw: src)
     return src
