@@ -56,3 +56,13 @@ def require_peer(module: str):
 def quantimpy_minkowski():
     """``quantimpy.minkowski`` (the test command rebuilds it against the installed numpy)."""
     return require_peer("quantimpy.minkowski")
+
+
+@pytest.fixture
+def summary_cache_dir(tmp_path, monkeypatch):
+    """This test's own reference-summary cache directory (nothing shared with other tests)."""
+    from cosmobench import summary_cache
+
+    d = tmp_path / "cache"
+    monkeypatch.setattr(summary_cache, "cache_dir", lambda: d)
+    return d

@@ -512,13 +512,6 @@ def test_sidecar_name_names_the_model(small_source, ctx, capsys):
 # ---------------------------------------------------------------------------------------------- the summary cache
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    from cosmobench import summary_cache
-
-    d = tmp_path / "cache"
-    monkeypatch.setattr(summary_cache, "cache_dir", lambda: d)
-    return d
 
 
 class _Cheap:
@@ -528,12 +521,12 @@ class _Cheap:
         return lognormal_maps(n, seed)
 
 
-def test_hand_edited_cache_is_detected_and_rebuilt(small_source, cache_dir):
+def test_hand_edited_cache_is_detected_and_rebuilt(small_source, summary_cache_dir):
     from cosmobench.evaluation import evaluate
 
     stats = ["power", "bispectrum"]
     a = evaluate(_Cheap(), n=N, source="sim-small", statistics=stats, progress=False, train_for_memorisation=False)
-    for f in cache_dir.glob("*.npz"):  # bispectrum ×1.5, as a hand edit would
+    for f in summary_cache_dir.glob("*.npz"):  # bispectrum ×1.5, as a hand edit would
         with np.load(f) as z:
             arrays = {k: z[k] * (1.5 if k != "_checksum" else 1) for k in z.files}
         np.savez(f, **arrays)
@@ -551,7 +544,7 @@ def _copy_source(name: str):
     return get_source(name)
 
 
-def test_corrupted_reference_tiles_are_reported_as_the_reference_and_never_cached(small_source, cache_dir):
+def test_corrupted_reference_tiles_are_reported_as_the_reference_and_never_cached(small_source, summary_cache_dir):
     from cosmobench.errors import CosmobenchError
     from cosmobench.evaluation import evaluate
 
@@ -566,7 +559,7 @@ def test_corrupted_reference_tiles_are_reported_as_the_reference_and_never_cache
                                                   r"data info --verify") as exc:
             evaluate(_Cheap(), n=N, source="sim-corrupt", statistics=["power"], progress=False)
         assert "model's" not in str(exc.value)
-        assert not list(cache_dir.glob("*.npz"))  # nothing computed from the damaged tiles was cached
+        assert not list(summary_cache_dir.glob("*.npz"))  # nothing computed from the damaged tiles was cached
         # damaged at build time, so the recorded hashes match the damage: the statistics' refusal names the reference
         meta = json.loads((src.path / "meta.json").read_text())
         from cosmobench._io import sha256_file
@@ -601,7 +594,7 @@ def _field(rng, n: int, side: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind", ["camels", "quijote2d"])
-def test_every_statistic_scores_an_imported_real_data_track(kind, ctx, capsys, cache_dir):
+def test_every_statistic_scores_an_imported_real_data_track(kind, ctx, capsys, summary_cache_dir):
     """CAMELS CMD (25 Mpc/h, 256² → camels-mtot-z0) and Quijote 2-D (1000 Mpc/h, 256² → quijote2d-z0) files,
     imported and evaluated end to end through the CLI: every default statistic gets a finite score."""
     from cosmobench.data.store import get_source

@@ -15,18 +15,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from cosmobench import summary_cache
 from cosmobench.evaluation import reference_summaries
 from cosmobench.stats import MeanStatistic, PowerStatistic
 
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """This test's own cache directory."""
-    d = tmp_path / "cache"
-    monkeypatch.setattr(summary_cache, "cache_dir", lambda: d)
-    return d
 
 
 class _Source:
@@ -64,25 +55,25 @@ def source(tmp_path):
     return _Source(tmp_path / "src")
 
 
-def test_same_inputs_are_served_from_the_cache(source, cache):
+def test_same_inputs_are_served_from_the_cache(source, summary_cache_dir):
     stats = [MeanStatistic(source.track)]
     assert reference_summaries(source, stats).status == "built"
     again = reference_summaries(source, stats)
-    assert again.status == "cached" and len(list(cache.glob("*.npz"))) == 1
+    assert again.status == "cached" and len(list(summary_cache_dir.glob("*.npz"))) == 1
 
 
-def test_a_changed_source_hash_rebuilds(source, cache, tmp_path):
+def test_a_changed_source_hash_rebuilds(source, summary_cache_dir, tmp_path):
     stats = [MeanStatistic(source.track)]
     first = reference_summaries(source, stats)
     other = _Source(tmp_path / "src2", content_hash="0" * 64)  # the same maps under another hash
     rebuilt = reference_summaries(other, stats)
-    assert rebuilt.status == "built" and len(list(cache.glob("*.npz"))) == 2
+    assert rebuilt.status == "built" and len(list(summary_cache_dir.glob("*.npz"))) == 2
     np.testing.assert_array_equal(rebuilt.compare[0], first.compare[0])  # same maps, summarised again
     assert reference_summaries(other, stats).status == "cached"
     assert reference_summaries(source, stats).status == "cached"  # the first file is still valid
 
 
-def test_changed_statistic_settings_or_version_rebuild(source, cache):
+def test_changed_statistic_settings_or_version_rebuild(source, summary_cache_dir):
     t = source.track
     reference_summaries(source, [PowerStatistic(t)])
     assert reference_summaries(source, [PowerStatistic(t, threads=1)]).status == "cached"  # speed only
@@ -120,7 +111,7 @@ def _load(path, scale):
     return mod.Scaled
 
 
-def test_a_changed_statistic_code_rebuilds_without_a_version_bump(source, cache, tmp_path):
+def test_a_changed_statistic_code_rebuilds_without_a_version_bump(source, summary_cache_dir, tmp_path):
     path = tmp_path / "scaled_stat.py"
     old = _load(path, 1.0)(source.track)
     first = reference_summaries(source, [old])
@@ -133,7 +124,7 @@ def test_a_changed_statistic_code_rebuilds_without_a_version_bump(source, cache,
     np.testing.assert_allclose(second.compare[0], 2.0 * first.compare[0], rtol=1e-12)
 
 
-def test_reference_summaries_are_a_typed_result(small_source, cache):
+def test_reference_summaries_are_a_typed_result(small_source, summary_cache_dir):
     """Attributes name what the former 13-key dict held; indexing still works, with a DeprecationWarning."""
     import dataclasses
 
