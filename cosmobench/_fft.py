@@ -39,7 +39,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pyfftw
+
+from cosmobench._lazy_peers import import_pyfftw
+
+pyfftw = import_pyfftw()
 
 from cosmobench._io import atomic_path
 from cosmobench._paths import data_home

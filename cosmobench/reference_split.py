@@ -47,6 +47,17 @@ class Group:
         """The group's maps, ``(n, H, W)``, concatenated piece by piece."""
         return np.concatenate([np.asarray(src.box_maps(b)[start:stop]) for b, start, stop in self.pieces], axis=0)
 
+    def load_rows(self, src, rows) -> np.ndarray:
+        """Rows ``rows`` (indices into the group, sorted) of :meth:`load` without reading the others."""
+        rows = np.asarray(rows, dtype=np.int64)
+        parts, offset = [], 0
+        for b, start, stop in self.pieces:
+            inside = rows[(rows >= offset) & (rows < offset + stop - start)]
+            if inside.size:
+                parts.append(np.asarray(src.box_maps(b)[start + inside - offset]))
+            offset += stop - start
+        return np.concatenate(parts, axis=0)
+
 
 def split_plan(src) -> tuple[Group, Group, str]:
     """Compare group, null pool and how the test split was cut (``"box"`` or ``"tile"``).

@@ -199,15 +199,22 @@ def reference_summaries(
         jobs.append(feature_stat)
 
     paths = [summary_path(src, stat, groups) for stat in jobs]
-    found = [read_summaries(path, groups, (widths or {}).get(stat.name)) for stat, path in zip(jobs, paths)]
+    by_path: dict = {}  # statistics with one summary_key (diversity, collapse) share one file: read it once
+    for stat, path in zip(jobs, paths):
+        if path not in by_path:
+            by_path[path] = read_summaries(path, groups, (widths or {}).get(stat.name))
+    found = [by_path[path] for path in paths]
     status = "cached" if all(f is not None for f in found) else "built"
 
     loaded: dict[str, np.ndarray] = {}
     todo = [k for k, f in enumerate(found) if f is None]
     if todo:
         verify_boxes(src, [b for g in groups.values() for b, _, _ in g.pieces])
-        bar = map_bar(len(todo) * sum(g.n for g in groups.values()), "reference summaries", progress)
+        bar = map_bar(len({paths[k] for k in todo}) * sum(g.n for g in groups.values()), "reference summaries", progress)
         for k in todo:
+            if by_path[paths[k]] is not None:  # built a moment ago for a statistic sharing the file
+                found[k] = by_path[paths[k]]
+                continue
             arrays = {}
             for role, group in groups.items():
                 if role not in loaded:
@@ -216,11 +223,11 @@ def reference_summaries(
                 arrays[role] = summarize_all([jobs[k]], loaded[role], batch_size)[0]
                 bar.update(group.n)
             write_arrays(paths[k], arrays)
-            found[k] = arrays
+            found[k] = by_path[paths[k]] = arrays
         bar.close()
 
     keep = np.linspace(0, compare.n - 1, min(N_KEEP_MAPS, compare.n)).round().astype(int)
-    maps = loaded["compare"][keep] if "compare" in loaded else compare.load(src)[keep]
+    maps = loaded["compare"][keep] if "compare" in loaded else compare.load_rows(src, keep)
     train = test_features = None
     if feature_stat is not None:
         f = found[next(k for k, s in enumerate(jobs) if s is feature_stat)]  # jobs = stats (+ feature_stat)

@@ -64,12 +64,15 @@ def _code_fingerprint(cls: type) -> str:
         return ""
 
 
-def cache_key(src, stat: Statistic, role: str, groups: "dict[str, Group]") -> str:
-    """The cache file name (hex sha256) of ``stat``'s ``role`` arrays over ``groups`` of ``src``."""
+def cache_key(src, stat: Statistic, role: str, groups: "dict[str, Group]", statistic_key: "str | None" = None) -> str:
+    """The cache file name (hex sha256) of ``stat``'s ``role`` arrays over ``groups`` of ``src``.
+
+    ``statistic_key`` replaces ``stat.key()`` (the summaries use :meth:`Statistic.summary_key`).
+    """
     blob = json.dumps(
         {
             "source": src.content_hash,
-            "statistic": stat.key(),
+            "statistic": stat.key() if statistic_key is None else statistic_key,
             "code": _code_fingerprint(type(stat)),
             "cosmobench": __version__,
             "layout": CACHE_LAYOUT,
@@ -82,8 +85,8 @@ def cache_key(src, stat: Statistic, role: str, groups: "dict[str, Group]") -> st
 
 
 def summary_path(src, stat: Statistic, groups: "dict[str, Group]") -> Path:
-    """The file of ``stat``'s summaries of ``groups`` (one file per statistic, one array per group)."""
-    return cache_dir() / f"{cache_key(src, stat, ','.join(groups), groups)}.npz"
+    """The file of ``stat``'s summaries of ``groups`` (one file per :meth:`Statistic.summary_key`, one array per group)."""
+    return cache_dir() / f"{cache_key(src, stat, ','.join(groups), groups, stat.summary_key())}.npz"
 
 
 def checksum(key: str, arrays: "dict[str, np.ndarray]") -> np.ndarray:

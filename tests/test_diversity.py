@@ -90,6 +90,34 @@ def test_nearest_neighbour_distances_match_brute_force():
         nearest_neighbour_distances(a, b[:, :3])
 
 
+def test_nearest_neighbour_is_exact_where_float32_cannot_tell_the_candidates_apart():
+    """The float32 screen keeps every candidate within its rounding bound: the float64 winner is found.
+
+    Each query sits between two candidates whose distances differ by ~1e-9 relative, far below float32's
+    resolution of the screened distances (~1e-7 of ‖b‖²), in both orders; a screen that kept only its own
+    float32 minimum (or a bound too tight) picks the wrong one about half the time.
+    """
+    rng = np.random.default_rng(11)
+    d = 256
+    base = rng.standard_normal((300, d))
+    step = rng.standard_normal((300, d))
+    step *= 0.3 / np.linalg.norm(step, axis=1, keepdims=True)
+    far = base + step  # |q - base| = |q - far| up to the nudge below
+    q = base + 0.5 * step
+    nudge = rng.choice([-1.0, 1.0], size=(300, 1)) * 1e-9 * step
+    q = q + nudge  # nearer to far (+) or to base (-), by a margin of ~1e-9 relative
+    b = np.concatenate([base, far, rng.standard_normal((2000, d))])
+    brute = cdist(q, b).min(axis=1)
+    nn = nearest_neighbour_distances(q, b)
+    assert np.allclose(nn, brute, rtol=1e-13, atol=0)  # a wrong pick is ~2e-9 off
+    which = cdist(q, b).argmin(axis=1)
+    assert {int(x < 300) for x in which} == {0, 1}  # both orders occur: the test has teeth
+    # the screened float32 minimum alone disagrees with float64 on a good share of these rows
+    b32 = b.astype(np.float32)
+    v = (b32 * b32).sum(1)[None, :] - 2 * q.astype(np.float32) @ b32.T
+    assert np.mean(v.argmin(axis=1) != which) > 0.1
+
+
 def test_diversity_statistic():
     stat = DiversityStatistic()
     assert (stat.name, stat.version, stat.distance) == ("diversity", "1", "diversity")

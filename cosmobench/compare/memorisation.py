@@ -95,7 +95,7 @@ def memorisation_score(
     CosmobenchError
         Malformed features, mismatched columns or too few rows.
     """
-    from cosmobench.stats.diversity import nearest_neighbour_distances
+    from cosmobench.stats.nearest import nearest_neighbour_distances
 
     draws = NULL_DRAWS if n_floor_draws is None else n_floor_draws
     _check_counts(n_boot, draws)

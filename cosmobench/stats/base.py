@@ -101,8 +101,20 @@ class Statistic(ABC):
 
     def key(self) -> str:
         """Hash of everything that changes the summaries: name, version, track and settings."""
+        return self._key(self.name, self.version)
+
+    def summary_key(self) -> str:
+        """Key of what :meth:`summarize` returns; statistics that summarise alike share their cached summaries.
+
+        :meth:`key` by default. A statistic that scores another one's summaries with a different
+        distance (``collapse`` on the ``diversity`` features) returns that one's key here, so the
+        reference's summaries are read from disk once for both.
+        """
+        return self.key()
+
+    def _key(self, name: str, version: str) -> str:
         blob = json.dumps(
-            {"name": self.name, "version": self.version, "track": self.track.to_dict(), "settings": self.settings},
+            {"name": name, "version": version, "track": self.track.to_dict(), "settings": self.settings},
             sort_keys=True,
             default=str,
         )

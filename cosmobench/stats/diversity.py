@@ -10,8 +10,9 @@ measure the spread of a set of maps and the distances between sets, on cheap per
   collapsed set has spread ≈ 0).
 - :func:`pixel_variance_ratio` — mean per-pixel variance across the model set over the same for
   the reference (≪ 1 for a collapsed set).
-- :func:`nearest_neighbour_distances` — batched, memory-bounded nearest-neighbour distances, used by
-  the memorisation score in :mod:`cosmobench.compare.score`.
+- :func:`nearest_neighbour_distances` — exact, memory-bounded nearest-neighbour distances
+  (:mod:`cosmobench.stats.nearest`, re-exported here), used by the memorisation score in
+  :mod:`cosmobench.compare.memorisation`.
 
 :class:`DiversityStatistic` exposes the features to the comparison layer, whose ``"diversity"``
 distance is ``|log(spread(model) / spread(reference))|``.
@@ -28,6 +29,7 @@ from cosmobench.stats._order import canonical_order
 from cosmobench.stats._validate import check_maps, check_rows
 from cosmobench.stats.base import Statistic
 from cosmobench.stats.batch import DENSITY_CLIP, BatchContext
+from cosmobench.stats.nearest import nearest_neighbour_distances
 
 __all__ = [
     "map_features",
@@ -186,54 +188,6 @@ def pixel_variance_ratio(maps_model, maps_ref, *, log: bool = False) -> float:
     return mean_var(m) / vr
 
 
-def nearest_neighbour_distances(a, b, chunk: int = 4096) -> np.ndarray:
-    """Euclidean distance from every row of ``a`` to its nearest row of ``b``.
-
-    Parameters
-    ----------
-    a : array_like
-        ``(n, d)`` query vectors.
-    b : array_like
-        ``(m, d)`` candidate vectors.
-    chunk : int
-        Most rows of ``a`` handled at once; it is lowered further so that one ``(rows, m)`` block of
-        squared distances stays under 64 MiB, which bounds memory for any ``n`` (100,000 × 10,000
-        runs in ~800-row blocks).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n,)`` float64 distances (0 where a row of ``a`` is also a row of ``b``).
-
-    Notes
-    -----
-    The nearest neighbour is found with matrix products on rows centred on ``b``'s mean; its
-    distance is then recomputed directly as ``‖a_i − b_j‖``, so near-copies get accurate
-    (not cancellation-limited) distances.
-    """
-    a = _as_features(a, "query features", min_rows=1)
-    b = _as_features(b, "candidate features", min_rows=1)
-    if a.shape[1] != b.shape[1]:
-        raise CosmobenchError(
-            f"query features have {a.shape[1]} columns but candidates have {b.shape[1]}; compare summaries of the same statistic"
-        )
-    if int(chunk) < 1:
-        raise CosmobenchError(f"chunk={chunk}; pass a positive number of rows")
-    centre = b.mean(axis=0)
-    bc = b - centre
-    bsq = np.einsum("ij,ij->i", bc, bc)
-    n, m = a.shape[0], b.shape[0]
-    rows = max(1, min(int(chunk), _BLOCK_ENTRIES // m))
-    out = np.empty(n)
-    for i0 in range(0, n, rows):
-        ac = a[i0 : i0 + rows] - centre
-        d2 = bsq[None, :] - 2.0 * (ac @ bc.T)  # ‖a‖² is constant along a row: not needed for argmin
-        j = np.argmin(d2, axis=1)
-        diff = ac - bc[j]
-        out[i0 : i0 + rows] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    return out
-
-
 class DiversityStatistic(Statistic):
     """Per-map features for diversity and memorisation: 16×16 block means of ``log10(1 + δ)``.
 
@@ -264,3 +218,7 @@ class CollapseStatistic(DiversityStatistic):
     version: ClassVar[str] = "1"
     distance: ClassVar[str] = "pair_correlation"
     description: ClassVar[str] = "mean correlation between maps' features (16x16 log blocks); flags one-template mode collapse"
+
+    def summary_key(self) -> str:
+        """The ``diversity`` statistic's key: the same features, so one cached file serves both."""
+        return self._key(DiversityStatistic.name, DiversityStatistic.version)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -92,3 +95,52 @@ def test_cost_grows_linearly_in_n(samples_file):
     # Linear: ratio 2 (less with fixed costs); quadratic would be 4. Generous for shared, noisy CI machines.
     assert (full["sampling"] + full["statistics"]) / (half["sampling"] + half["statistics"]) < 3.2
     assert per_map["total"] < 3.2
+
+
+def _whole_process(args, env) -> float:
+    """Wall seconds of ``python -m cosmobench.cli evaluate ARGS`` in a fresh process (imports included)."""
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "cosmobench.cli", "evaluate", *args], env=env,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    assert done.returncode == 0, done.stderr[-2000:]
+    return wall
+
+
+def test_bench_evaluate_whole_process_vs_pylians(benchmark, samples_file, tmp_path):
+    """``cosmobench evaluate`` of the samples file as a whole process, beside a Pylians ``Pk_plane`` loop.
+
+    The issue's measure: a fresh process (imports, reading the file, the cached reference, every statistic,
+    the comparison and memorisation, writing the result) over the per-map P(k) loop of Pylians3 on the same
+    maps, in the same test. ``COSMOBENCH_BENCH_HOME`` / ``COSMOBENCH_BENCH_SOURCE`` point it at a built
+    reference (e.g. the 40-box ``sim``, whose 57,344 training maps make memorisation the largest cost);
+    by default it runs against the test suite's small source.
+    """
+    from _pylians import HAVE_PYLIANS, pylians_pk_plane_loop
+    from test_bench_statistics import pk_plane_loop
+
+    env = dict(os.environ)
+    if os.environ.get("COSMOBENCH_BENCH_HOME"):
+        env["COSMOBENCH_HOME"] = os.environ["COSMOBENCH_BENCH_HOME"]
+    source = os.environ.get("COSMOBENCH_BENCH_SOURCE", "sim-small")
+    args = ["--model", str(samples_file), "--n", str(N_FILE), "--seed", "0", "--source", source,
+            "--no-progress", "--out", str(tmp_path)]
+    _whole_process(args, env)  # reference caches (and numba's on-disk cache) warm, as the issue's "cached"
+    ours = benchmark.pedantic(lambda: _whole_process(args, env), rounds=1, iterations=1)  # its own wall time
+
+    maps = np.load(samples_file)
+    box = 250.0  # any box size: the loop's cost does not depend on it
+    t_standin, p_standin = best_time(lambda: pk_plane_loop(maps, box), repeat=2)
+    peers = {"pk_plane_standin": t_standin}
+    if HAVE_PYLIANS:
+        t_pyl, p_pyl = best_time(lambda: pylians_pk_plane_loop(maps, box), repeat=2)
+        # the stand-in is Pylians' estimator: same P(k) on Pylians' bins below k_Nyquist (its first is the
+        # stand-in's second)
+        below_nyq = maps.shape[-1] // 2 - 1
+        np.testing.assert_allclose(p_pyl[:16, :below_nyq], p_standin[:16, 1 : 1 + below_nyq], rtol=1e-4)
+        peers["pylians_pk_plane"] = t_pyl
+    speedups = record(benchmark, ours, peers, n=N_FILE, source=source, pylians_installed=HAVE_PYLIANS,
+                      ratio_to_peer=round(ours / peers.get("pylians_pk_plane", t_standin), 2))
+    print(f"\nevaluate as a process, n={N_FILE} ({source}): {ours:.2f} s; "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in peers.items()))
+    assert all(np.isfinite(v) for v in speedups.values())
