@@ -5,7 +5,7 @@ then scored anywhere with ``cosmobench evaluate --model FILE.npy``: chunks of 25
 seed :func:`cosmobench.evaluation.chunk_seed` (``SeedSequence([S, i])``), imported from there.
 
     python -m cosmobench_baselines.sample ddpm --n 2048 --seed 0 --out ddpm.npy [--device cuda] [--float16]
-        [--sampler dpm++2m|ddim|ddpm|config] [--steps K] [--threads T]
+        [--sampler dpm++2m|ddim|ddpm|config] [--steps K] [--threads T] [--precision auto|fp32|bf16]
 
 Next to the file goes ``<out>.meta.json`` (``{"name", "info"}``: the generator's info with its training
 provenance, the sampler, the checkpoint's sha256, n, seed, hardware and sampling wall time), which
@@ -88,13 +88,15 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--sampler", help="diffusion sampler: dpm++2m (default), ddim, ddpm or config (the checkpoint's)")
     p.add_argument("--steps", type=int, help="diffusion sampler steps (network calls)")
     p.add_argument("--threads", type=int, help="torch threads on the CPU")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                   help="diffusion network arithmetic (auto: bf16 on a CPU with native bf16, else fp32)")
     p.add_argument("--batch-size", type=int, help="maps per network batch")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     opts = {} if args.device == "auto" else {"device": args.device}
-    for key in ("sampler", "steps", "threads", "batch_size"):
+    for key in ("sampler", "steps", "threads", "precision", "batch_size"):
         if getattr(args, key) is not None:
-            if not args.name.startswith("ddpm") and key in ("sampler", "steps", "threads"):
+            if not args.name.startswith("ddpm") and key in ("sampler", "steps", "threads", "precision"):
                 p.error(f"--{key.replace('_', '-')} is for the diffusion models")
             opts[key] = getattr(args, key)
     try:
@@ -127,8 +129,9 @@ def main(argv: "list[str] | None" = None) -> int:
     tmp = out.with_name(out.name + ".meta.json.tmp")
     tmp.write_text(json.dumps({"name": args.name, "info": info}, indent=1, default=str), encoding="utf-8")
     os.replace(tmp, out.with_name(out.name + ".meta.json"))
-    print(f"{args.name}: {args.n} maps in {wall:.1f} s ({wall / max(args.n, 1):.3f} s/map, sampler "
-          f"{info.get('sampler', '-')} {info.get('sampler_steps', '')}) -> {out} (mean δ {maps.mean():.4f})")
+    how = " ".join(str(info.get(k, "")) for k in ("sampler", "sampler_steps", "sampler_precision"))
+    print(f"{args.name}: {args.n} maps in {wall:.1f} s ({wall / max(args.n, 1):.3f} s/map, sampler {how.strip() or '-'}) "
+          f"-> {out} (mean δ {maps.mean():.4f})")
     return 0
 
 
