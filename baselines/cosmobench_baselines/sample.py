@@ -123,15 +123,17 @@ def main(argv: "list[str] | None" = None) -> int:
         "drawn": {"n": args.n, "seed": args.seed, "chunk": CHUNK, "chunk_seeds": "SeedSequence([seed, i])",
                   "dtype": "float16" if args.float16 else "float32"},
         "sampling": {"wall_time_s": round(wall, 2), "seconds_per_map": round(wall / max(args.n, 1), 4),
-                     "device": str(getattr(gen, "device", "cpu")), "torch_threads": torch.get_num_threads(),
+                     "device": str(getattr(gen, "device", "cpu")),
+                     # the threads sampling ran with (a generator's own setting is undone when it returns)
+                     "torch_threads": getattr(gen, "threads", None) or torch.get_num_threads(),
                      "cpu_count": os.cpu_count(), "platform": platform.platform()},
     })
     tmp = out.with_name(out.name + ".meta.json.tmp")
     tmp.write_text(json.dumps({"name": args.name, "info": info}, indent=1, default=str), encoding="utf-8")
     os.replace(tmp, out.with_name(out.name + ".meta.json"))
     how = " ".join(str(info.get(k, "")) for k in ("sampler", "sampler_steps", "sampler_precision"))
-    print(f"{args.name}: {args.n} maps in {wall:.1f} s ({wall / max(args.n, 1):.3f} s/map, sampler {how.strip() or '-'}) "
-          f"-> {out} (mean δ {maps.mean():.4f})")
+    print(f"{args.name}: {args.n} maps in {wall:.1f} s ({wall / max(args.n, 1):.3f} s/map, "
+          f"sampler {how.strip() or '-'}) -> {out} (mean δ {maps.mean():.4f})")
     return 0
 
 

@@ -65,9 +65,10 @@ def test_sample_module_passes_precision_into_the_provenance(tmp_path):
     for prec in ("bf16", "fp32"):
         out = tmp_path / f"{prec}.npy"
         assert main(["ddpm", "--checkpoint", str(path), "--n", "2", "--out", str(out), "--device", "cpu",
-                     "--steps", "3", "--precision", prec, "--no-progress"]) == 0
+                     "--steps", "3", "--precision", prec, "--threads", "1", "--no-progress"]) == 0
         info = json.loads((tmp_path / f"{prec}.npy.meta.json").read_text())["info"]
         assert info["sampler_precision"] == prec and info["trained"].endswith(f"{prec} network")
+        assert info["sampling"]["torch_threads"] == 1  # what sampling ran with, not what was restored after
 
 
 #: How far the packaged ``ddpm``'s bf16 maps may be from its fp32 maps (same seed, so the same initial
