@@ -171,3 +171,77 @@ def test_effects_called_on_one_mean_or_many():
     many = eff(np.array([[1.0, -2.0, 0.5], [0.1, 0.2, 0.3]]))
     assert one["Q_dev"].shape == (1,) and one["Q_dev"][0] == 2.0
     assert many["Q_dev"].tolist() == [2.0, 0.3]
+
+
+
+def test_every_effect_is_measured_for_each_set_mean_separately():
+    """``effects(M)`` is one value per row of ``M`` (the bootstrap's and the null's set means), each what that mean
+    alone gets, the undefined ones (NaN) included."""
+    rng = np.random.default_rng(5)
+    k = np.array([0.05, 0.2, 0.4])  # nothing above the linear range: the small-scale effect is undefined
+    fun = np.array(["V0", "V0", "V1", "V1", "V2", "V2"])
+    cases = [  # (effects, columns of a summary)
+        (effects_for("power", np.log10(_rows(rng, 6, 3)), {"k": k}, k_nyquist=1.0), 3),
+        (effects_for("mean", rng.standard_normal((6, 1))), 1),
+        (effects_for("moments", _rows(rng, 6, 2)), 2),
+        (effects_for("pdf", np.array([[1, 2, 10, 38, 10, 2, 1], [1, 2, 10, 38, 10, 2, 1.5]])), 7),  # both tails
+        (effects_for("pdf", np.array([[0.0, 1.0, 0.0]])), 3),  # both PDF effects undefined
+        (effects_for("peaks", np.array([[4.0, 2.0, 0.5], [6.0, 1.0, 0.5]])), 3),
+        (effects_for("minkowski", np.zeros((2, 6)), {"functional": fun}), 6),  # no scale: undefined
+        (effects_for("minkowski", _rows(rng, 6, 6), {"functional": fun}), 6),
+        (effects_for("bispectrum", _rows(rng, 6, 4)), 4),
+    ]
+    for eff, d in cases:
+        M = eff.transform(_rows(rng, 4, d))
+        many = eff(M)
+        assert set(many) == set(eff.describe)
+        for name in eff.describe:
+            assert many[name].shape == (4,)
+            np.testing.assert_array_equal(many[name], [eff(M[i])[name][0] for i in range(4)])
+
+
+def test_power_ranges_include_their_end_points():
+    """0.03 ≤ k ≤ 0.5 h/Mpc is linear, 0.5 < k ≤ k_Nyquist small scales: a bin exactly at 0.03 or 0.5 is linear."""
+    k = np.array([0.03, 0.2, 0.5, 0.8])
+    P = _rows(np.random.default_rng(6), 10, 4)
+    eff = effects_for("power", np.log10(P), {"k": k}, k_nyquist=1.0)
+    for dev, linear, small in (([0.3, 0.1, 0.0, 0.05], 0.3, 0.05), ([0.0, 0.1, 0.3, 0.05], 0.3, 0.05)):
+        out = eff.measure(np.log10(P.mean(axis=0) * (1 + np.array(dev)))[None], None, 0)
+        assert out["pk_dev_linear"]["value"] == pytest.approx(linear, rel=1e-9)
+        assert out["pk_dev_small_scales"]["value"] == pytest.approx(small, rel=1e-9)
+    assert "over 0.03-0.5 h/Mpc" in eff.describe["pk_dev_linear"][1]
+    assert "over 0.5-1.00 h/Mpc" in eff.describe["pk_dev_small_scales"][1]
+
+
+def test_pdf_bins_on_the_quantiles_and_empty_bins_inside_the_bulk():
+    """Reference mass 1, 1, 16, 1, 1 (/20): the cumulative mass reaches 5 % exactly at the end of bin 0 and starts
+    bin 4 at 95 %, so bin 0 is the low tail, bin 4 the high tail and bins 1-2 (from 5 % to 90 %) the bulk."""
+    pr = np.array([1.0, 1.0, 16.0, 1.0, 1.0]) / 20
+    eff = effects_for("pdf", pr[None])
+    pm = pr * np.array([1.5, 1.2, 1.0, 1.0, 0.9])
+    out = eff.measure(pm[None], None, 0)
+    norm = pm / pm.sum()
+    assert out["pdf_dev_bulk"]["value"] == pytest.approx(abs(norm[1] / pr[1] - 1), rel=1e-12)
+    assert out["pdf_dev_tails"]["value"] == pytest.approx(abs(norm[0] / pr[0] - 1), rel=1e-12)
+    pm2 = pr * np.array([1.0, 1.0, 1.0, 1.0, 1.6])  # now only the high tail is off
+    assert eff.measure(pm2[None], None, 0)["pdf_dev_tails"]["value"] == pytest.approx(
+        abs(pm2[4] / pm2.sum() / pr[4] - 1), rel=1e-12)
+    # a bin the reference never reaches, inside the central 90 %, is no bin of the bulk (no ratio to take)
+    hole = np.array([2.0, 2.0, 10.0, 0.0, 40.0, 8.0, 2.0]) / 64  # bulk: bins 2 and 4, not the empty bin 3
+    out = effects_for("pdf", hole[None]).measure((hole * np.array([1, 1, 1.1, 1, 1, 1, 1]))[None], None, 0)
+    assert out["pdf_dev_bulk"]["value"] == pytest.approx(1.1 / (1 + 0.1 * 10 / 64) - 1, rel=1e-12)
+
+
+def test_undefined_effects_of_a_degenerate_reference_are_silent():
+    """A reference without scatter or peaks leaves an effect undefined (None), with no numpy warning on the way
+    (evaluate scores such models; warnings would only clutter its output)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean = effects_for("mean", np.full((4, 1), 0.5))  # no scatter of the tile means
+        assert mean.measure(np.array([[0.7], [0.9]]), None, 0)["mean_bias_sigma"]["value"] is None  # x / 0
+        assert mean.measure(np.array([[0.5], [0.5]]), None, 0)["mean_bias_sigma"]["value"] is None  # 0 / 0
+        peaks = effects_for("peaks", np.zeros((3, 2)))  # no peaks at all
+        assert peaks.measure(np.array([[1.0, 0.0]]), None, 0)["peaks_dev_total"]["value"] is None
+        assert peaks.measure(np.zeros((1, 2)), None, 0)["peaks_dev_total"]["value"] is None
