@@ -446,3 +446,56 @@ def test_row_limited_distances_use_one_fixed_subset_of_a_large_set():
     assert _mean_pair_correlation(X) == _mean_pair_correlation(X) == pytest.approx(_mean_pair_correlation(sub), rel=1e-12)
     for name in ("pair_correlation", "diversity"):
         assert distance(name, X, Y) == distance(name, X, Y) == pytest.approx(distance(name, sub, Y), rel=1e-12)
+
+
+def test_variance_floor_of_small_live_columns_and_of_an_all_constant_reference():
+    """The floor's typical scale is the median std of the live columns whatever their size (stds of 0.01-0.03 here);
+    a reference constant in every column is floored at 1e-6 × |ȳ_j| and needs no shrinkage."""
+    rng = np.random.default_rng(28)
+    Y = rng.standard_normal((40, 3)) * np.array([0.01, 1.0, 0.03])
+    Y[:, 1] = 0.0
+    typical = float(np.median(Y[:, [0, 2]].std(axis=0, ddof=1)))
+    Xd = Y.copy()
+    Xd[:, 1] += 1e-9
+    assert distance("chi2", Xd, Y) == pytest.approx((1e-9 / (1e-6 * typical)) ** 2 / 3, rel=1e-6)
+    C = np.full((6, 2), 5.0)
+    Cd = C.copy()
+    Cd[:, 0] += 5e-6
+    assert distance("chi2", Cd, C) == pytest.approx(1.0 / 2, rel=1e-9)
+    assert distance_details("chi2", Cd, C)["shrinkage"] == 0.0
+
+
+def test_pair_correlation_is_scale_free_and_its_bootstrap_handles_blank_and_repeated_maps():
+    """Correlations do not depend on the size of the features; a blank map (constant features) correlates with
+    nothing in the bootstrap too; a resample that draws one map for every slot has no pair and scores 0."""
+    from cosmobench.compare.distances import _unit_rows
+
+    rng = np.random.default_rng(29)
+    X, Y = rng.standard_normal((12, 6)) + 0.5 * rng.standard_normal(6), rng.standard_normal((20, 6))
+    assert distance("pair_correlation", X * 1e-3, Y * 1e-3) == pytest.approx(distance("pair_correlation", X, Y), rel=1e-10)
+    X[4] = 2.5  # blank
+    f = prepare_distance("pair_correlation", Y)
+    ry = distance_details("pair_correlation", X, Y)["pair_correlation_ref"]
+    boots, a, r = f.bootstrap(X, np.random.default_rng(5), 6), _unit_rows(X), np.random.default_rng(5)
+    for b in range(6):
+        draw = r.integers(0, 12, size=12)
+        C = a[draw] @ a[draw].T
+        assert boots[b] == pytest.approx(abs(C[draw[:, None] != draw[None, :]].mean() - ry), rel=1e-10)
+    two = f.bootstrap(X[:2], np.random.default_rng(0), 40)  # half the resamples draw one of the two maps twice
+    single = np.random.default_rng(0).integers(0, 2, size=(40, 2))
+    lone = single[:, 0] == single[:, 1]
+    assert lone.any() and (two[lone] == 0.0).all()
+    assert two[~lone] == pytest.approx(abs(distance_details("pair_correlation", X[:2], Y)["pair_correlation_model"] - ry))
+
+
+def test_row_limited_distances_of_a_large_reference_use_its_fixed_subset():
+    from cosmobench.compare.distances import DIVERSITY_MAX_ROWS, DIVERSITY_SEED
+    from cosmobench.stats.diversity import _spread_rows
+
+    rng = np.random.default_rng(30)
+    Y = rng.standard_normal((1200, 5))
+    for name in ("diversity", "pair_correlation"):
+        assert distance(name, Y, Y) == 0.0
+        X = rng.standard_normal((30, 5))
+        assert distance(name, X, Y) == pytest.approx(distance(name, X, _spread_rows(Y, DIVERSITY_MAX_ROWS, DIVERSITY_SEED)),
+                                                     rel=1e-12)

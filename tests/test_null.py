@@ -83,7 +83,8 @@ def test_null_distribution_record_summary_and_cache_round_trip():
     assert back.values.tolist() == values.tolist() and back.values.dtype == np.float64
     assert (back.set_size, back.pool, back.rows, back.note) == (7, 20, 9, "n")
     assert list(back.effects) == ["pk"] and back.effects["pk"].tolist() == [0.1, -0.2]
-    assert NullDistribution.from_arrays({"values": [1, 2], "meta": np.array([2, 4, 2])}).effects == {}
+    bare = NullDistribution.from_arrays({"values": [1, 2], "meta": np.array([2, 4, 2])})
+    assert bare.effects == {} and bare.note == "" and "note" not in bare.summary() and bare.values.dtype == np.float64
 
 
 def test_null_note_says_when_the_pool_is_too_small():

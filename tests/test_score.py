@@ -374,6 +374,12 @@ def test_composite_skips_higher_is_better_and_clips_both_ends():
         composite_score(["power"])
     with pytest.raises(CosmobenchError, match="metric 'b' has no ratio"):
         composite_score({"b": {**_ms("b", 1.0).to_dict(), "ratio": None}})
+    # a result file's metrics are keyed by name (their entries carry none): the message names the key
+    entry = {k: v for k, v in _ms("b", 1.0).to_dict().items() if k != "name"}
+    with pytest.raises(CosmobenchError, match="metric 'power' has no ratio"):
+        composite_score({"power": {**entry, "ratio": None}})
+    # memorisation anywhere in the list is skipped, the metrics after it still count
+    assert composite_score([_ms("memorisation", 0.01, hib=True), _ms("a", 2.0), _ms("b", 8.0)]) == pytest.approx(4.0)
 
 
 def test_null_effects_are_measured_in_the_effect_s_own_units():

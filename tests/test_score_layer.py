@@ -479,3 +479,27 @@ def test_memorisation_refuses_a_null_pool_under_four_maps():
     for short, kw in ((3, {"test_split": 3}), (3, {"test_split": None, "n": 7})):
         with pytest.raises(CosmobenchError, match=f"drawn from the first {short} test maps \\(U1\\) and needs at least 4"):
             memorisation_score(M, T[: kw.pop("n", 12)], R, **kw)
+
+
+def test_memorisation_does_not_depend_on_the_units_of_the_features():
+    """Closeness is a ratio of two nearest-neighbour distances: features in other units (× 1e-3, distances well
+    below 1) give the same score; only the raw NN medians, a diagnostic, scale."""
+    M, T, R = _memo_sets(31, n=30, t=20, r=70)
+    base = _numbers(memorisation_score(M, T, R, seed=1, n_boot=10, n_floor_draws=5).to_dict())
+    small = _numbers(memorisation_score(M * 1e-3, T * 1e-3, R * 1e-3, seed=1, n_boot=10, n_floor_draws=5).to_dict())
+    raw = ("extra.median_nn_model", "extra.median_nn_test")
+    assert {k: small[k] for k in raw} == pytest.approx({k: 1e-3 * base[k] for k in raw}, rel=1e-9)
+    assert {k: v for k, v in small.items() if k not in raw} == pytest.approx(
+        {k: v for k, v in base.items() if k not in raw}, rel=1e-9, abs=1e-15)
+
+
+def test_memorisation_defaults_are_those_of_the_statistics_scores():
+    """Called as evaluate calls it (seed only), memorisation draws 100 bootstrap resamples like score_statistic,
+    and its seed defaults to 0 like score_statistic's."""
+    import inspect
+
+    M, T, R = _memo_sets(32, n=20, t=12, r=40)
+    default = memorisation_score(M, T, R, n_floor_draws=5)
+    assert default.extra["n_boot"] == inspect.signature(score_statistic).parameters["n_boot"].default == 100
+    assert default.to_dict() == memorisation_score(M, T, R, seed=0, n_boot=100, n_floor_draws=5).to_dict()
+    assert inspect.signature(score_statistic).parameters["seed"].default == 0

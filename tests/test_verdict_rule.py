@@ -76,6 +76,9 @@ def test_any_object_with_some_of_the_attributes_is_judged():
     assert verdict(SimpleNamespace(p_value=0.001)) == Verdict(WORSE, True, 0.001, "p_value")
     assert verdict(SimpleNamespace(name="memorisation", p_value=0.5)) == Verdict(SIMILAR, False, 0.5, "p_value")
     assert verdict(SimpleNamespace(ratio=3.0, extra={"ratio_ci": [2.0, 4.0]})).flagged is True
+    # extra that is not a mapping: no band, no ratio_ci; the value's interval decides
+    odd = SimpleNamespace(value=1.0, ratio=0.8, ci=(0.7, 0.9), higher_is_better=True, extra=["floor_ci"])
+    assert verdict(odd) == Verdict(COPIES, True, None, "interval")
 
 
 def test_validity_flags_any_invalid_map():
@@ -122,6 +125,11 @@ def test_v1_memorisation_is_flagged_below_the_band_of_held_out_halvings():
     assert verdict({"ratio": 0.8, "higher_is_better": True, "extra": {"ratio_ci": [0.7, 0.95]}}).flagged is True
     assert verdict({"ratio": 0.8, "higher_is_better": True, "extra": {"ratio_ci": [0.7, 1.0]}}).flagged is False
     assert verdict({"ratio": 1.8, "higher_is_better": True, "extra": {"ratio_ci": [1.2, 2.5]}}).flagged is False
+    # no ratio_ci: the value's interval scaled by ratio / value (here 0.4 / 0.5), both ends
+    m = {"value": 0.5, "ratio": 0.4, "ci": [0.45, 1.05], "higher_is_better": True, "extra": {"floor_ci": [0.83, 1.1]}}
+    assert verdict(m, "memorisation") == Verdict(SIMILAR, False, None, "interval")  # 1.05 · 0.8 = 0.84
+    m["extra"]["floor_ci"] = [0.85, 1.1]
+    assert verdict(m, "memorisation") == Verdict(COPIES, True, None, "interval")
 
 
 def test_holm_adjustment_by_hand():
@@ -159,7 +167,10 @@ def test_wilson_interval_matches_scipy():
         want = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
         lo, hi = _wilson(k, n)
         assert (lo, hi) == pytest.approx((want.low, want.high), rel=1e-6, abs=1e-12)
-        assert 0.0 <= lo <= k / n + 1e-12 and k / n - 1e-12 <= hi <= 1.0  # k = n: hi is 1 up to round-off
+        assert 0.0 <= lo <= k / n + 1e-12 and k / n - 1e-12 <= hi <= 1.0
+    # the interval never leaves [0, 1], where the formula's round-off would (k = n gives 1 + 2e-16 for some n)
+    for n in range(1, 200):
+        assert _wilson(n, n)[1] <= 1.0 and _wilson(0, n)[0] >= 0.0
 
 
 def test_tally_clips_only_below_minus_one_beyond_round_off():
@@ -200,3 +211,8 @@ def test_validity_score_numbers():
     c = clean.score()
     assert c.value == 1.0 and c.ci[1] == pytest.approx(1.0, abs=1e-12) and c.ci[0] == pytest.approx(_wilson(4, 4)[0]) and verdict(c).label == SIMILAR
     assert math.isclose(c.extra["pixels_below_minus_one_fraction"], 0.0)
+    one = ValidityTally()  # a single map is a share of one
+    one.apply(np.arange(4.0).reshape(1, 2, 2))
+    assert (one.score().value, one.score().extra["invalid_fraction"]) == (1.0, 0.0)
+    one.apply(np.full((1, 2, 2), -2.0))
+    assert (one.score().value, one.score().extra["pixels_below_minus_one_fraction"]) == (0.5, 0.5)
