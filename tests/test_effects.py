@@ -245,3 +245,28 @@ def test_undefined_effects_of_a_degenerate_reference_are_silent():
         peaks = effects_for("peaks", np.zeros((3, 2)))  # no peaks at all
         assert peaks.measure(np.array([[1.0, 0.0]]), None, 0)["peaks_dev_total"]["value"] is None
         assert peaks.measure(np.zeros((1, 2)), None, 0)["peaks_dev_total"]["value"] is None
+
+
+def test_fractional_effects_are_labelled_so_the_score_card_prints_percentages():
+    """The unit is what the score card formats by (``fmt_effect``: "fraction" → %): every effect defined as a
+    fraction must say so, the σ-scaled mean bias and the dimensionless Q difference must not."""
+    from cosmobench.presentation import fmt_effect
+
+    rng = np.random.default_rng(7)
+    fun = np.array(["V0", "V1", "V2"])
+    cases = [(effects_for("power", np.log10(_rows(rng, 6, 3)), {"k": np.array([0.1, 0.4, 0.7])}, k_nyquist=1.0), 3),
+             (effects_for("moments", _rows(rng, 6, 2)), 2),
+             (effects_for("pdf", np.array([[1, 2, 10, 38, 10, 2, 1.0]])), 7),
+             (effects_for("peaks", np.array([[4.0, 2.0, 1.0]])), 3),
+             (effects_for("minkowski", _rows(rng, 6, 3), {"functional": fun}), 3),
+             (effects_for("mean", rng.standard_normal((6, 1))), 1),
+             (effects_for("bispectrum", _rows(rng, 6, 3)), 3)]
+    percent = {"pk_dev_linear", "pk_dev_small_scales", "sigma_dev", "pdf_dev_bulk", "pdf_dev_tails",
+               "peaks_dev_total", "peaks_dev_max", "V0_dev", "V1_dev", "V2_dev"}
+    seen = set()
+    for eff, d in cases:
+        for name, entry in eff.measure(_rows(rng, 5, d), None, 0).items():
+            seen.add(name)
+            assert set(entry) == {"value", "ci", "null_median", "unit", "description"}
+            assert fmt_effect(entry).endswith("%") is (name in percent), (name, entry["unit"])
+    assert percent < seen

@@ -100,6 +100,7 @@ def test_to_dict_is_strict_json_and_round_trips():
     back = MetricScore.from_dict(json.loads(text))
     assert back.to_dict() == d
     assert d["version"] == "2" and d["distance"] == "abs_mean" and d["higher_is_better"] is False
+    assert d["ci"] == [s.ci[0], s.ci[1]] and s.ci[0] < s.ci[1]  # both ends, finite
     assert isinstance(d["extra"]["details"]["signed"], float)
 
 

@@ -503,3 +503,13 @@ def test_memorisation_defaults_are_those_of_the_statistics_scores():
     assert default.extra["n_boot"] == inspect.signature(score_statistic).parameters["n_boot"].default == 100
     assert default.to_dict() == memorisation_score(M, T, R, seed=0, n_boot=100, n_floor_draws=5).to_dict()
     assert inspect.signature(score_statistic).parameters["seed"].default == 0
+
+
+def test_memorisation_copy_share_is_an_effect_of_the_result_schema():
+    """``effects.copy_share`` has the fields every effect has (docs/contracts.md) and prints as a percentage."""
+    from cosmobench.presentation import fmt_effect
+
+    M, T, R = _memo_sets(33, n=20, t=12, r=40)
+    share = memorisation_score(M, T, R, seed=0, n_boot=5, n_floor_draws=5).effects["copy_share"]
+    assert set(share) == {"value", "ci", "null_median", "unit", "description"}
+    assert fmt_effect(share).startswith(f"{100 * share['value']:.3g}%") and share["null_median"] == pytest.approx(1 / 7)

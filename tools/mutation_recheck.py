@@ -7,8 +7,9 @@ mutant switched through ``MUTANT_UNDER_TEST``, which mutmut's trampolines read o
 real answer: exit 0 = survived, 1 = killed. From the repository root, after mutmut generated ``mutants/``:
 
     python tools/mutation_recheck.py [PATTERN ...]
-        re-run the suspicious mutants matching the patterns (fnmatch, as ``mutmut run`` takes them; default
-        all) with the tests mutmut mapped to them; answers go to mutants/recheck.txt.
+        re-run the suspicious and timed-out mutants matching the patterns (fnmatch, as ``mutmut run`` takes
+        them; default all) with the tests mutmut mapped to them, fastest first; answers go to
+        mutants/recheck.txt (an interrupted recheck resumes).
 
     python tools/mutation_recheck.py --module cosmobench/compare/verdict.py [--sample K] -- PYTEST_ARGS ...
         every mutant of one module (or a random sample of K of them, fixed seed) against the given tests
@@ -17,6 +18,11 @@ real answer: exit 0 = survived, 1 = killed. From the repository root, after mutm
         Answers go to mutants/module-<name>.txt, one "name: killed by TEST|survived" a line; an interrupted
         run resumes where it stopped. A mutant that survives here may still be killed by a selected test
         that was not given, so this is a lower bound.
+
+    python tools/mutation_recheck.py --survivors [PATTERN ...] -- PYTEST_ARGS ...
+        every mutant mutmut left alive (survived / no tests) and matching the patterns, against the given
+        tests: the tests written for the survivors after the run. Answers go to mutants/recheck-survivors.txt;
+        tools/mutation_survivors.py counts a "killed by" there as killed.
 
     python tools/mutation_recheck.py --summary [REF]
         killed/total per module file, and how many were killed by a test that already existed at git
@@ -111,21 +117,27 @@ def _run(name: str, tests: "list[str]", limit_s: float = 0.0) -> str:
 
 
 def _suspicious(patterns: "list[str]") -> "list[str]":
+    """Mutants mutmut calls suspicious (its worker raised or was signalled) or timeout: on a loaded machine a
+    surviving mutant's full test list can overrun mutmut's wall-clock limit, which would count it as killed."""
     out = subprocess.run(["mutmut", "results", "--all", "true"], capture_output=True, text=True).stdout
-    names = [line.split(":")[0].strip() for line in out.splitlines() if line.strip().endswith(": suspicious")]
+    names = [line.split(":")[0].strip() for line in out.splitlines()
+             if line.strip().endswith((": suspicious", ": timeout"))]
     return [n for n in names if not patterns or any(fnmatch.fnmatch(n, p) for p in patterns)]
 
 
 def recheck(patterns: "list[str]") -> None:
-    stats = json.loads(Path("mutants/mutmut-stats.json").read_text())["tests_by_mangled_function_name"]
+    stats = json.loads(Path("mutants/mutmut-stats.json").read_text())
+    tests_of, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
     out_path = Path("mutants/recheck.txt").resolve()
     answers = _read(out_path)
-    names = _suspicious(patterns)
+    names = [n for n in _suspicious(patterns) if n not in answers]
     _enter_mutants()
     for name in names:
-        answers[name] = _run(name, sorted(stats.get(name.split("__mutmut_")[0], [])))
+        # the fastest tests first, as mutmut orders them; a hang is cut at 10 x their clean time (+ 60 s)
+        tests = sorted(tests_of.get(name.split("__mutmut_")[0], []), key=lambda t: duration.get(t, 0.0))
+        answers[name] = _run(name, tests, 60.0 + 10.0 * sum(duration.get(t, 0.0) for t in tests))
         _write(out_path, answers)
-    print(f"rechecked {len(names)} suspicious mutants -> mutants/recheck.txt")
+    print(f"rechecked {len(names)} suspicious or timed-out mutants -> mutants/recheck.txt")
 
 
 def whole_module(module: str, tests: "list[str]", sample: "int | None" = None) -> None:
@@ -154,6 +166,31 @@ def whole_module(module: str, tests: "list[str]", sample: "int | None" = None) -
             _write(out_path, answers)
     killed = sum(v.startswith("killed") for v in answers.values())
     print(f"{module}: {killed}/{len(answers)} killed ({100 * killed / max(1, len(answers)):.1f} %) -> {out_path}")
+
+
+def _alive(patterns: "list[str]") -> "list[str]":
+    """Mutants in mutmut's results (mutants/**/*.meta) that it left alive: survived (0) or no tests (33)."""
+    names = []
+    for meta in sorted(Path("mutants/cosmobench").rglob("*.meta")):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if code in (0, 33) and (not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)):
+                names.append(name)
+    return sorted(names)
+
+
+def survivors(patterns: "list[str]", tests: "list[str]") -> None:
+    out_path = Path("mutants/recheck-survivors.txt").resolve()
+    answers = _read(out_path)
+    names = _alive(patterns)
+    _enter_mutants()
+    limit = float(os.environ.get("MUTATION_LIMIT_S", 120))
+    if _run("", tests) != "survived":
+        raise SystemExit(f"the tests fail without a mutant: {tests}")
+    for name in names:
+        answers[name] = _run(name, tests, limit)
+        _write(out_path, answers)
+    killed = sum(answers[n].startswith("killed") for n in names)
+    print(f"{killed}/{len(names)} survivors killed by {tests} -> {out_path}")
 
 
 def _old_tests(ref: str, nodeid: str) -> bool:
@@ -185,6 +222,9 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--summary"]:
         summary(*args[1:2])
+    elif args[:1] == ["--survivors"]:
+        cut = args.index("--") if "--" in args else len(args)
+        survivors(args[1:cut], args[cut + 1:])
     elif args[:1] == ["--module"]:
         module, rest, sample = args[1], args[2:], None
         if rest[:1] == ["--sample"]:

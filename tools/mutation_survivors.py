@@ -1,0 +1,162 @@
+"""The complete mutation result of the scoring layer, and every surviving mutant with its verdict.
+
+From the repository root, after ``tools/mutation.sh all`` (mutmut's results in ``mutants/``)::
+
+    python tools/mutation_survivors.py            # writes docs/mutation-survivors.md, prints the counts
+    python tools/mutation_survivors.py --check    # exit 1 if a survivor has no verdict (or a verdict is stale)
+
+A mutant's status is mutmut's (``mutants/**/*.meta``), with two later answers laid over it, both from
+``tools/mutation_recheck.py`` in one plain pytest process: ``mutants/recheck.txt`` for the ones mutmut
+called *suspicious* (its forked worker raised), and ``mutants/recheck-survivors.txt`` for survivors re-run
+against tests written after the run (``--survivors``; a "killed by" there replaces "survived").
+
+Every survivor must be named in ``tools/mutation_verdicts.toml``: groups of mutants, each with a kind
+(``equivalent``: the same behaviour for every valid input; ``cosmetic``: message, description or
+diagnostic text only; ``accepted``: a real change, deliberately not pinned, and why) and the argument.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import sys
+import tomllib
+from collections import Counter, defaultdict
+from pathlib import Path
+
+SCOPE = ("cosmobench.compare.*", "cosmobench.stats.*ǁsummarize__mutmut_*", "cosmobench.stats.*ǁ_summarize__mutmut_*")
+VERDICTS = Path("tools/mutation_verdicts.toml")
+OUT = Path("docs/mutation-survivors.md")
+KINDS = ("equivalent", "cosmetic", "accepted")
+# what mutmut's exit codes mean (mutmut.stats.status_by_exit_code, without importing mutmut's CLI)
+_STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
+           -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", None: "not checked"}
+_DEAD = ("killed", "timeout")  # timeouts count as killed, as mutmut counts them
+
+
+def short(name: str) -> str:
+    return name[len("cosmobench."):] if name.startswith("cosmobench.") else name
+
+
+def area(name: str) -> str:
+    parts = name.split(".")
+    return parts[2] if parts[1] == "compare" else f"stats.{parts[2]}"
+
+
+def _answers(path: Path) -> dict:
+    out = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                out[k.strip()] = v.strip()
+    return out
+
+
+def statuses() -> "dict[str, tuple[str, str]]":
+    """name -> (status, how it was decided) for every mutant in scope."""
+    out = {}
+    for meta in sorted(Path("mutants/cosmobench").rglob("*.meta")):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if any(fnmatch.fnmatch(name, p) for p in SCOPE):
+                out[name] = (_STATUS.get(code, "suspicious"), "mutmut")
+    for name, answer in _answers(Path("mutants/recheck.txt")).items():
+        if out.get(name, ("",))[0] in ("suspicious", "timeout"):
+            status = ("timeout" if "(timeout)" in answer else "killed") if answer.startswith("killed") else answer.split(" ")[0]
+            out[name] = (status, "recheck: " + answer)
+    for name, answer in _answers(Path("mutants/recheck-survivors.txt")).items():
+        if out.get(name, ("",))[0] in ("survived", "no tests") and answer.startswith("killed"):
+            out[name] = ("killed", "new test: " + answer[len("killed by "):])
+    return out
+
+
+def one_line_diff(name: str) -> str:
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    module = re.match(r"^(.*?)\.x[_ǁ]", name).group(1)  # cosmobench.compare.effects.x__pdf__mutmut_3
+    path = Path(*module.split(".")).with_suffix(".py")
+    lines = get_diff_for_mutant(name, path=path).splitlines()
+    minus = [ln[1:].strip() for ln in lines if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln[1:].strip() for ln in lines if ln.startswith("+") and not ln.startswith("+++")]
+    return f"{' / '.join(minus) or '(nothing)'}  →  {' / '.join(plus) or '(removed)'}"
+
+
+def verdicts() -> "dict[str, tuple[str, str, str]]":
+    """short name -> (kind, group title, argument)."""
+    data = tomllib.loads(VERDICTS.read_text(encoding="utf-8"))
+    out = {}
+    for g in data["group"]:
+        if g["kind"] not in KINDS:
+            raise SystemExit(f"{VERDICTS}: group {g['title']!r} has kind {g['kind']!r}, not one of {KINDS}")
+        for m in g["mutants"]:
+            if m in out:
+                raise SystemExit(f"{VERDICTS}: {m} is in two groups")
+            out[m] = (g["kind"], g["title"], " ".join(g["why"].split()))
+    return out
+
+
+def _md(s: str) -> str:
+    return s.replace("|", "\\|").replace("`", "'")
+
+
+def main(argv: "list[str]") -> int:
+    st = statuses()
+    given = verdicts()
+    by_area: dict = defaultdict(Counter)
+    for name, (s, _) in st.items():
+        by_area[area(name)][s] += 1
+    survivors = sorted(n for n, (s, _) in st.items() if s not in (*_DEAD, "not checked"))
+    missing = [n for n in survivors if short(n) not in given]
+    stale = sorted(set(given) - {short(n) for n in survivors})
+
+    rows = ["| module | mutants | killed | timeout | survived | no tests | suspicious | not run | score |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    total: Counter = Counter()
+    for a, c in sorted(by_area.items()):
+        total.update(c)
+    for a, c in [*sorted(by_area.items()), ("**all**", total)]:
+        n = sum(c.values()) - c["not checked"]
+        dead = c["killed"] + c["timeout"]
+        rows.append(f"| {a} | {sum(c.values())} | {c['killed']} | {c['timeout']} | {c['survived']} | {c['no tests']} | "
+                    f"{c['suspicious']} | {c['not checked']} | {100 * dead / max(n, 1):.1f} % |")
+    print("\n".join(rows))
+    kinds = Counter(given[short(n)][0] for n in survivors if short(n) in given)
+    print(f"survivors: {len(survivors)} ({dict(kinds)}); without a verdict: {len(missing)}; stale verdicts: {len(stale)}")
+    for n in missing:
+        print("  no verdict:", short(n), "|", one_line_diff(n))
+    for n in stale:
+        print("  stale verdict (not a survivor):", n, st.get("cosmobench." + n, ("not in scope",))[0])
+    if "--check" in argv:
+        return 1 if missing or stale else 0
+
+    doc = [
+        "# Surviving mutants of the scoring layer (generated)",
+        "",
+        "Generated by `python tools/mutation_survivors.py` from mutmut's results in `mutants/` and the verdicts in",
+        "`tools/mutation_verdicts.toml`; how the run was made and what the numbers mean: `docs/mutation.md`.",
+        "Score = (killed + timeout) / (mutants run); a timeout is a mutant that made the tests hang (noticed).",
+        "",
+        *rows,
+        "",
+        f"{len(survivors)} survivors: " + ", ".join(f"{kinds[k]} {k}" for k in KINDS) + ".",
+        "Kinds: **equivalent** — the same behaviour for every valid input; **cosmetic** — only message, description",
+        "or diagnostic text changes; **accepted** — a real change, deliberately not pinned (the reason is given).",
+        "",
+    ]
+    groups: dict = defaultdict(list)
+    for n in survivors:
+        groups[given.get(short(n), ("", "NO VERDICT", ""))[1]].append(n)
+    for title, names in groups.items():
+        kind, _, why = given.get(short(names[0]), ("?", title, "no verdict yet"))
+        doc += [f"## {title} ({kind}, {len(names)})", "", why, "", "| mutant | status | diff (original → mutant) |",
+                "|---|---|---|"]
+        doc += [f"| `{short(n)}` | {st[n][0]} | `{_md(one_line_diff(n))}` |" for n in names]
+        doc.append("")
+    OUT.write_text("\n".join(doc), encoding="utf-8")
+    print(f"-> {OUT}")
+    return 1 if missing or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
