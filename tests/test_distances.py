@@ -343,6 +343,15 @@ def test_abs_mean_details_in_units_of_the_reference_scatter():
     one = distance_details("abs_mean", X[:, :1] + 1.0, Y[:, :1])
     assert one == {"signed": pytest.approx(1.0), "signed_over_ref_std": pytest.approx(0.5)}
     assert prepare_distance("abs_mean", Y).from_means(np.array([[2.0, 5.0], [3.0, 3.0]])) == pytest.approx([0.0, 1.5])
+    # a reference scatter below 1 is a scale like any other; the constant column's undefined entry raises no warning
+    small = distance_details("abs_mean", X[:, :1] * 0.1, Y[:, :1] * 0.1 + 0.05)  # std 0.2, shift -0.05
+    assert small["signed_over_ref_std"] == pytest.approx(-0.25)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(distance_details("abs_mean", X, Y)["signed_over_ref_std"][1])
+        assert np.isnan(distance_details("abs_mean", Y, Y)["signed_over_ref_std"][1])  # 0 / 0
 
 
 def test_diversity_of_identical_and_fully_collapsed_sets():
@@ -427,6 +436,8 @@ def test_distance_objects_check_their_inputs():
     for name in ("chi2", "hist_w1", "abs_mean"):
         g = prepare_distance(name, np.abs(Y))
         assert g.from_means(np.abs(X).mean(axis=0)[None])[0] == pytest.approx(g(np.abs(X))[0], rel=1e-12)
+        small = np.abs(X) * 1e-3  # histogram rows that sum to less than 1 are renormalised too
+        assert g.from_means(small.mean(axis=0)[None])[0] == pytest.approx(g(small)[0], rel=1e-12)
         assert g.from_means(np.abs(X).mean(axis=0)[None]).dtype == np.float64
     with pytest.raises(CosmobenchError, match="unknown distance \\['chi2'\\]"):
         get_distance(["chi2"])

@@ -72,6 +72,14 @@ def test_deterministic_in_seed_and_independent_of_row_order():
     d = score_statistic("s", "frechet", X, Y, F, seed=8, n_boot=20).to_dict()
     # the null is a property of the reference and n (fixed seed); the run's seed moves the bootstrap only
     assert d["value"] == a["value"] and d["null"] == a["null"] and d["ci"] != a["ci"]
+    # the defaults: seed 0, 100 resamples, version "1"; extra records them beside the sizes
+    dflt = score_statistic("s", "abs_mean", X, Y, F, n_floor_draws=9)
+    assert dflt.to_dict() == score_statistic("s", "abs_mean", X, Y, F, seed=0, n_boot=100, version="1", n_floor_draws=9).to_dict()
+    assert dflt.version == "1" and dflt.higher_is_better is False
+    assert set(dflt.extra) == {"n", "m", "seed", "n_boot", "ratio_ci", "details"}
+    assert (dflt.extra["seed"], dflt.extra["n_boot"], dflt.extra["n"], dflt.extra["m"]) == (0, 100, len(X), len(Y))
+    none = score_statistic("s", "abs_mean", X, Y, F, n_boot=0, n_floor_draws=9)  # no bootstrap: no intervals
+    assert none.extra["ratio_ci"] == [None, None] and np.isnan(none.ci).all()
 
 
 def test_small_null_pool_draws_half_of_it_and_says_so():
@@ -298,6 +306,14 @@ def test_score_statistic_arguments_are_checked():
         score_statistic("s", "chi2", None, Y, F)
     with pytest.raises(CosmobenchError, match="the null needs at least 4 held-out reference rows, got 3"):
         score_statistic("s", "chi2", X, Y, F[:3])
+    with pytest.raises(CosmobenchError, match="the null needs at least 4 held-out reference rows, got 2$"):
+        score_statistic("s", "chi2", X, Y, F[:2])  # rows, not the 3 columns
+    # a malformed input is named in the message: model, comparison reference or floor (null pool) reference
+    for i, who in enumerate(("model", "reference", "floor reference")):
+        args = [X, Y, F]
+        args[i] = np.where(np.arange(len(args[i]))[:, None] == 1, np.nan, args[i])
+        with pytest.raises(CosmobenchError, match=f"^1 rows of {who} summaries contain NaN or Inf"):
+            score_statistic("s", "chi2", *args)
     score_statistic("s", "chi2", X, Y, F[:4], n_boot=0, n_floor_draws=3)  # 4 is enough
     with pytest.raises(CosmobenchError, match="floor reference summaries have 2 columns but comparison reference"):
         score_statistic("s", "chi2", X, Y, F[:, :2])
@@ -365,6 +381,9 @@ def test_effect_sizes_are_measured_beside_the_metric():
     # the null's effect is measured on the same null sets as the metric: |bias| of a fresh draw, well below 0.5 σ
     assert 0 < e["null_median"] < 0.35
     assert score_statistic("mean", "abs_mean", X, Y, F, n_boot=3, n_floor_draws=5).effects == {}
+    # the effects' interval is drawn from the seed's own stream: the same seed, the same interval
+    again = score_statistic("mean", "abs_mean", X + 0.5, Y, F, seed=2, n_boot=30, n_floor_draws=50, effects=eff)
+    assert again.effects == s.effects
 
 
 def test_composite_skips_higher_is_better_and_clips_both_ends():

@@ -435,3 +435,26 @@ def test_structure_summary_honours_thresholds_and_min_area(maps):
     ref = _structure_summary_brute(maps, (0.5, 2.0), 8, min_area=3)
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
     assert not np.allclose(ref, _structure_summary_brute(maps, (0.5, 2.0), 8))  # small structures existed
+
+
+# ----------------------------------------------------------------------------------------- batching
+
+
+def test_summaries_do_not_depend_on_how_the_maps_are_batched(maps, monkeypatch):
+    """``summarize`` splits more than MAX_CONTEXT_MAPS maps into contexts of at most that many (memory) and
+    stacks their rows in order; a context given by ``summarize_batch`` is summarised as it is. With contexts of 2
+    maps, 6 maps give the rows one context of all 6 gives (the split is the base class's, the same for every
+    statistic)."""
+    from cosmobench.stats import base
+    from cosmobench.stats.batch import BatchContext
+
+    stats = [PowerStatistic(), PDFStatistic(), MomentsStatistic()]
+    whole = [s.summarize(maps) for s in stats]
+    for s, w in zip(stats, whole):
+        np.testing.assert_array_equal(s.summarize(BatchContext(maps)), w)
+    monkeypatch.setattr(base, "MAX_CONTEXT_MAPS", 2)
+    for s, w in zip(stats, whole):
+        got = s.summarize(maps)
+        assert got.shape == w.shape, s.name
+        np.testing.assert_allclose(got, w, rtol=1e-12, atol=1e-15, err_msg=s.name)
+        np.testing.assert_allclose(s.summarize(maps[:5]), w[:5], rtol=1e-12, atol=1e-15, err_msg=s.name)

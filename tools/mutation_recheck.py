@@ -24,6 +24,12 @@ real answer: exit 0 = survived, 1 = killed. From the repository root, after mutm
         tests: the tests written for the survivors after the run. Answers go to mutants/recheck-survivors.txt;
         tools/mutation_survivors.py counts a "killed by" there as killed.
 
+    python tools/mutation_recheck.py --unrun [PATTERN ...]
+        the mutants mutmut has not run yet (an interrupted or too slow run), each with the tests mutmut
+        mapped to its function, fastest first, in one process: mutmut's own answer without its fork. The
+        most expensive run first (the end of mutmut's queue, so both can work on one list from its two
+        ends). Answers go to mutants/recheck-unrun.txt.
+
     python tools/mutation_recheck.py --summary [REF]
         killed/total per module file, and how many were killed by a test that already existed at git
         REF (default main; list the old tests first in PYTEST_ARGS so that they get the first chance).
@@ -168,14 +174,39 @@ def whole_module(module: str, tests: "list[str]", sample: "int | None" = None) -
     print(f"{module}: {killed}/{len(answers)} killed ({100 * killed / max(1, len(answers)):.1f} %) -> {out_path}")
 
 
-def _alive(patterns: "list[str]") -> "list[str]":
-    """Mutants in mutmut's results (mutants/**/*.meta) that it left alive: survived (0) or no tests (33)."""
+def _mapped(stats: dict, name: str) -> "tuple[list[str], float]":
+    """The tests mutmut mapped to the mutant's function, fastest first, and their clean time."""
+    tests_of, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
+    tests = sorted(tests_of.get(name.split("__mutmut_")[0], []), key=lambda t: duration.get(t, 0.0))
+    return tests, sum(duration.get(t, 0.0) for t in tests)
+
+
+def unrun(patterns: "list[str]") -> None:
+    stats = json.loads(Path("mutants/mutmut-stats.json").read_text())
+    out_path = Path("mutants/recheck-unrun.txt").resolve()
+    answers = _read(out_path)
     names = []
     for meta in sorted(Path("mutants/cosmobench").rglob("*.meta")):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if code in (0, 33) and (not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)):
+            if code is None and name not in answers and (not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)):
                 names.append(name)
-    return sorted(names)
+    names.sort(key=lambda n: -_mapped(stats, n)[1])
+    _enter_mutants()
+    for name in names:
+        tests, clean = _mapped(stats, name)
+        answers[name] = _run(name, tests, 60.0 + 10.0 * clean) if tests else "no tests"
+        _write(out_path, answers)
+    print(f"ran {len(names)} mutants mutmut had not run -> {out_path}")
+
+
+def _alive(patterns: "list[str]") -> "list[str]":
+    """Mutants still alive after mutmut's run and the rechecks (tools/mutation_survivors.py's statuses)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from mutation_survivors import statuses
+
+    dead = ("killed", "timeout", "not checked")
+    return sorted(n for n, (st, how) in statuses().items()
+                  if (st not in dead or how.startswith("new test")) and (not patterns or any(fnmatch.fnmatch(n, p) for p in patterns)))
 
 
 def survivors(patterns: "list[str]", tests: "list[str]") -> None:
@@ -222,6 +253,8 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--summary"]:
         summary(*args[1:2])
+    elif args[:1] == ["--unrun"]:
+        unrun(args[1:])
     elif args[:1] == ["--survivors"]:
         cut = args.index("--") if "--" in args else len(args)
         survivors(args[1:cut], args[cut + 1:])

@@ -65,6 +65,10 @@ def statuses() -> "dict[str, tuple[str, str]]":
         if out.get(name, ("",))[0] in ("suspicious", "timeout"):
             status = ("timeout" if "(timeout)" in answer else "killed") if answer.startswith("killed") else answer.split(" ")[0]
             out[name] = (status, "recheck: " + answer)
+    for name, answer in _answers(Path("mutants/recheck-unrun.txt")).items():
+        if out.get(name, ("",))[0] == "not checked":
+            status = ("timeout" if "(timeout)" in answer else "killed") if answer.startswith("killed") else answer.split(" ")[0]
+            out[name] = ("no tests" if answer == "no tests" else status, "one-process run: " + answer)
     for name, answer in _answers(Path("mutants/recheck-survivors.txt")).items():
         if out.get(name, ("",))[0] in ("survived", "no tests") and answer.startswith("killed"):
             out[name] = ("killed", "new test: " + answer[len("killed by "):])
