@@ -354,6 +354,15 @@ def test_abs_mean_details_in_units_of_the_reference_scatter():
         assert np.isnan(distance_details("abs_mean", Y, Y)["signed_over_ref_std"][1])  # 0 / 0
 
 
+def test_diversity_details_of_small_spreads():
+    """The spreads and their ratio are reported whatever their size (features of 1e-3 here)."""
+    rng = np.random.default_rng(35)
+    X, Y = 1e-3 * rng.standard_normal((20, 4)), 2e-3 * rng.standard_normal((30, 4))
+    det = distance_details("diversity", X, Y)
+    assert det["spread_ratio"] == pytest.approx(det["spread_model"] / det["spread_ref"], rel=1e-12)
+    assert 0.3 < det["spread_ratio"] < 0.7 and distance("diversity", X, Y) == pytest.approx(-np.log(det["spread_ratio"]))
+
+
 def test_diversity_of_identical_and_fully_collapsed_sets():
     Y = np.random.default_rng(23).standard_normal((50, 4))
     same = np.tile(Y[0], (30, 1))
@@ -441,6 +450,10 @@ def test_distance_objects_check_their_inputs():
         assert g.from_means(np.abs(X).mean(axis=0)[None]).dtype == np.float64
     with pytest.raises(CosmobenchError, match="unknown distance \\['chi2'\\]"):
         get_distance(["chi2"])
+    with pytest.raises(CosmobenchError, match="'chi2' distance needs at least 2 reference rows, got 1: pass more maps"):
+        prepare_distance("chi2", Y[:1])  # 1 row of 3 columns
+    with pytest.raises(CosmobenchError, match="^1 rows of reference summaries contain NaN or Inf"):
+        prepare_distance("chi2", np.where(np.arange(6)[:, None] == 4, np.inf, Y))
 
 
 def test_row_limited_distances_use_one_fixed_subset_of_a_large_set():

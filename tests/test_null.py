@@ -191,3 +191,25 @@ def test_null_sets_are_every_possible_subset_over_many_draws():
     """Pool of 6, model of 3: sets of round(18/9) = 2 rows; 300 draws reach all C(6, 2) = 15 pairs."""
     sets = {tuple(s.tolist()) for s in draw_sets(6, 2, 300, seed=0)}
     assert sets == set(itertools.combinations(range(6), 2))
+
+
+def test_box_bootstrap_set_is_the_rows_with_the_largest_weighted_keys():
+    """Efraimidis–Spirakis: each row draws u ~ U(0, 1) and the set is the ``size`` rows with the largest
+    u^(1/w), w the multiplicity of the row's box in the resample (w = 0: never drawn), computed here from the
+    same stream of each draw, silently (the log of the keys of unresampled boxes is -inf by design)."""
+    import warnings
+
+    strata = np.repeat(np.arange(6), [3, 5, 8, 2, 6, 4])
+    boxes, inv = np.unique(strata, return_inverse=True)
+    size, pool = 9, strata.size
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sets = list(draw_sets(pool, size, 60, seed=11, strata=strata))
+    for ss, got in zip(np.random.SeedSequence([11, pool, size]).spawn(60), sets):
+        rng = np.random.default_rng(ss)
+        w = np.bincount(rng.integers(0, 6, 6), minlength=6)[inv]
+        while np.count_nonzero(w) < size:
+            w = np.bincount(rng.integers(0, 6, 6), minlength=6)[inv]
+        u = rng.random(pool)
+        keys = np.where(w > 0, u ** (1.0 / np.maximum(w, 1)), -1.0)
+        assert got.tolist() == sorted(np.argsort(-keys, kind="stable")[:size].tolist())

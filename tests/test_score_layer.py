@@ -132,6 +132,22 @@ def test_zero_floor_and_non_finite_values_are_capped():
     assert exact.floor == 0 and exact.value == 0 and exact.ratio == 1.0
     off = score_statistic("s", "chi2", np.ones((5, 2)), Y, Y.copy(), n_boot=2)
     assert off.ratio == RATIO_CAP and off.extra["ratio_ci"] == [RATIO_CAP, RATIO_CAP]
+    from cosmobench.compare.metric import _safe_ratio
+
+    # a non-finite value or floor, alone or both, caps the ratio (never NaN, never 0)
+    assert [_safe_ratio(v, f) for v, f in ((np.nan, 1.0), (np.inf, 1.0), (1.0, np.inf), (1.0, np.nan))] == [RATIO_CAP] * 4
+
+
+def test_scores_of_one_column_and_of_two_rows_do_not_depend_on_row_order():
+    """Rows are put in canonical order whatever their shape: a 1-column summary (the mean) and a 2-row set too."""
+    rng = np.random.default_rng(34)
+    X, Y, F = rng.standard_normal((30, 1)), rng.standard_normal((40, 1)), rng.standard_normal((40, 1))
+    a = score_statistic("mean", "abs_mean", X, Y, F, seed=3, n_boot=20, n_floor_draws=9).to_dict()
+    assert score_statistic("mean", "abs_mean", X[::-1], Y[::-1], F, seed=3, n_boot=20, n_floor_draws=9).to_dict() == a
+    X2 = rng.standard_normal((2, 3))
+    Y2, F2 = rng.standard_normal((20, 3)), rng.standard_normal((20, 3))
+    b = score_statistic("s", "chi2", X2, Y2, F2, seed=3, n_boot=20, n_floor_draws=9).to_dict()
+    assert score_statistic("s", "chi2", X2[::-1], Y2, F2, seed=3, n_boot=20, n_floor_draws=9).to_dict() == b
 
 
 # ----------------------------------------------------------------------------------------- bootstrap

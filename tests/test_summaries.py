@@ -130,6 +130,10 @@ def test_pdf_summary_is_the_clipped_histogram_of_log_density(maps):
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-15)
     assert got[0, 0] >= 1 / m[0].size and got[0, -1] >= 1 / m[0].size
     np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=1e-12)
+    # edges that start below the shared field's density clip (1e-3) are histogrammed from δ itself
+    low = np.linspace(-4.0, 2.0, 31)
+    ref = np.stack([_clipped_hist(np.log10(np.maximum(1 + x.ravel(), 1e-300)), low) for x in m]) / m[0].size
+    np.testing.assert_allclose(PDFStatistic(edges=low).summarize(m), ref, rtol=0, atol=1e-15)
 
 
 def test_moments_summary_matches_scipy(maps):
