@@ -197,19 +197,23 @@ def test_box_bootstrap_set_is_the_rows_with_the_largest_weighted_keys():
     """Efraimidis–Spirakis: each row draws u ~ U(0, 1) and the set is the ``size`` rows with the largest
     u^(1/w), w the multiplicity of the row's box in the resample (w = 0: never drawn), computed here from the
     same stream of each draw, silently (the log of the keys of unresampled boxes is -inf by design)."""
+    for sizes, size in (([3, 5, 8, 2, 6, 4], 9), ([40] * 30, 300)):  # a small pool and one of 1,200 rows
+        _check_weighted_keys(np.repeat(np.arange(len(sizes)), sizes), size)
+
+
+def _check_weighted_keys(strata, size):
     import warnings
 
-    strata = np.repeat(np.arange(6), [3, 5, 8, 2, 6, 4])
     boxes, inv = np.unique(strata, return_inverse=True)
-    size, pool = 9, strata.size
+    pool, B = strata.size, boxes.size
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sets = list(draw_sets(pool, size, 60, seed=11, strata=strata))
-    for ss, got in zip(np.random.SeedSequence([11, pool, size]).spawn(60), sets):
+        sets = list(draw_sets(pool, size, 40, seed=11, strata=strata))
+    for ss, got in zip(np.random.SeedSequence([11, pool, size]).spawn(40), sets):
         rng = np.random.default_rng(ss)
-        w = np.bincount(rng.integers(0, 6, 6), minlength=6)[inv]
+        w = np.bincount(rng.integers(0, B, B), minlength=B)[inv]
         while np.count_nonzero(w) < size:
-            w = np.bincount(rng.integers(0, 6, 6), minlength=6)[inv]
+            w = np.bincount(rng.integers(0, B, B), minlength=B)[inv]
         u = rng.random(pool)
         keys = np.where(w > 0, u ** (1.0 / np.maximum(w, 1)), -1.0)
         assert got.tolist() == sorted(np.argsort(-keys, kind="stable")[:size].tolist())

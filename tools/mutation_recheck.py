@@ -20,8 +20,8 @@ real answer: exit 0 = survived, 1 = killed. From the repository root, after mutm
         that was not given, so this is a lower bound.
 
     python tools/mutation_recheck.py --survivors [PATTERN ...] -- PYTEST_ARGS ...
-        every mutant mutmut left alive (survived / no tests) and matching the patterns, against the given
-        tests: the tests written for the survivors after the run. Answers go to mutants/recheck-survivors.txt;
+        every mutant still alive after mutmut and the rechecks, matching the patterns, against the given
+        tests: the tests written for the survivors after the run (a kill recorded by an earlier call stands). Answers go to mutants/recheck-survivors.txt;
         tools/mutation_survivors.py counts a "killed by" there as killed.
 
     python tools/mutation_recheck.py --unrun [PATTERN ...]
@@ -218,8 +218,9 @@ def survivors(patterns: "list[str]", tests: "list[str]") -> None:
     if _run("", tests) != "survived":
         raise SystemExit(f"the tests fail without a mutant: {tests}")
     for name in names:
-        answers[name] = _run(name, tests, limit)
-        _write(out_path, answers)
+        if not answers.get(name, "").startswith("killed"):  # a kill by an earlier batch of new tests stands
+            answers[name] = _run(name, tests, limit)
+            _write(out_path, answers)
     killed = sum(answers[n].startswith("killed") for n in names)
     print(f"{killed}/{len(names)} survivors killed by {tests} -> {out_path}")
 
