@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Mutation testing of the scoring layer with mutmut 3 (not in CI: ~1-2 h for compare/ on 2 shared cores).
+# Mutation testing of the scoring layer with mutmut 3 (not in CI: ~50 min of mutmut and ~35 min of rechecks for
+# compare/ and the summaries on 2 shared cores, 2 Dec 2026; docs/mutation.md).
 #
 #   tools/mutation.sh                  # every function of cosmobench/compare/, then the summary
 #   tools/mutation.sh null verdict     # only these modules of cosmobench/compare/ (null, verdict, effects,
 #                                      # validity, memorisation, metric, score, distances, _spec)
 #   tools/mutation.sh all              # compare/ and the statistics' summaries
-#   tools/mutation.sh report [all]     # only print the summary of the last run(s)
+#   tools/mutation.sh finish [all]     # after a stopped mutmut run: recheck, run what it did not reach, report
+#   tools/mutation.sh report           # only the summary (tools/mutation_survivors.py)
 #
 # Scope (docs/mutation.md): cosmobench/compare/ by default; with "all" also the statistics' summaries (the
 # base Statistic.summarize template and every subclass's _summarize). The tests mutmut runs are the fast
@@ -24,8 +26,8 @@ COMPARE=("cosmobench.compare.*")
 SUMMARIES=("cosmobench.stats.*ǁsummarize__mutmut_*" "cosmobench.stats.*ǁ_summarize__mutmut_*")
 
 mode="run"
-if [ "${1:-}" = report ]; then
-  mode="report"
+if [ "${1:-}" = report ] || [ "${1:-}" = finish ]; then
+  mode="$1"
   shift
 fi
 case "${1:-}" in
@@ -40,43 +42,13 @@ esac
 
 if [ "$mode" = run ]; then
   mutmut run --max-children "${MUTMUT_CHILDREN:-2}" "${SCOPE[@]}" || true
-  # mutmut 3.8 calls a mutant "suspicious" when its forked worker raised; re-run those in plain pytest
-  python3 tools/mutation_recheck.py "${SCOPE[@]}"
 fi
-
-# Summary per compare module (and the summaries) from mutmut's own result list, one "name: status" a line.
-mutmut results --all true > mutants/results.txt 2>/dev/null || true
-python3 - "${SCOPE[@]}" <<'PY'
-import fnmatch, re, sys
-from collections import Counter, defaultdict
-scope = sys.argv[1:]
-status_of = {}
-for line in open("mutants/results.txt", encoding="utf-8"):
-    m = re.match(r"\s*(\S+): (.+)$", line)
-    if m and any(fnmatch.fnmatch(m.group(1), p) for p in scope):
-        status_of[m.group(1)] = m.group(2).strip()
-try:  # the recheck's answer replaces "suspicious" (and only that)
-    for line in open("mutants/recheck.txt", encoding="utf-8"):
-        m = re.match(r"\s*(\S+): (.+)$", line)
-        if m and status_of.get(m.group(1)) == "suspicious":
-            status_of[m.group(1)] = m.group(2).strip()
-except FileNotFoundError:
-    pass
-by_area = defaultdict(Counter)
-unrun = 0
-for name, status in status_of.items():
-    if status == "not checked":  # in scope but not run yet (an interrupted run): reported, not scored
-        unrun += 1
-        continue
-    area = name.split(".")[2] if name.startswith("cosmobench.compare.") else "summaries"
-    by_area[area][status] += 1
-total = Counter()
-print("score = killed / (killed + survived + no tests + suspicious + ...); timeouts count as killed")
-for area, c in sorted(by_area.items()):
-    total.update(c)
-    killed = c["killed"] + c.get("timeout", 0)
-    print(f"{area:13s} {killed}/{sum(c.values())} killed ({100 * killed / max(1, sum(c.values())):.1f} %)  {dict(c)}")
-k = total["killed"] + total.get("timeout", 0)
-print(f"{'all':13s} {k}/{sum(total.values())} killed ({100 * k / max(1, sum(total.values())):.1f} %); {unrun} not run")
-PY
-echo "survivors: grep -E ': (survived|no tests)' mutants/results.txt; mutmut show NAME"
+if [ "$mode" != report ]; then
+  # mutmut 3.8 calls a mutant "suspicious" when its forked worker raised or was signalled, and "timeout" when
+  # it overran a wall clock that a loaded machine overruns too: re-run both in one plain pytest process
+  python3 tools/mutation_recheck.py "${SCOPE[@]}"
+  # whatever mutmut did not reach (stopped, or too slow on a shared machine): the same mapped tests, one process
+  python3 tools/mutation_recheck.py --unrun "${SCOPE[@]}"
+fi
+# every mutant's final status per module, and docs/mutation-survivors.md with each survivor's verdict
+python3 tools/mutation_survivors.py
