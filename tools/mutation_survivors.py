@@ -156,7 +156,8 @@ def main(argv: "list[str]") -> int:
     groups: dict = defaultdict(list)
     for n in survivors:
         groups[given.get(short(n), ("", "NO VERDICT", ""))[1]].append(n)
-    for title, names in groups.items():
+    order = [g["title"] for g in tomllib.loads(VERDICTS.read_text(encoding="utf-8"))["group"]]
+    for title, names in sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1):
         kind, _, why = given.get(short(names[0]), ("?", title, "no verdict yet"))
         doc += [f"## {title} ({kind}, {len(names)})", "", why, "", "| mutant | status | diff (original → mutant) |",
                 "|---|---|---|"]
