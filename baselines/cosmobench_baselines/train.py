@@ -260,6 +260,12 @@ def train(
             print(f"warning: resuming on different data ({data_info.get('content_hash')} vs {saved.get('data_hash')})",
                   file=sys.stderr)
         tf = T.from_config(resolved["transform"])
+    elif init is not None:
+        # a fine-tune keeps the network's data space: the init checkpoint's fitted transform, not one
+        # re-fitted to the new maps (whose mean/std differ a little: the weights would see shifted inputs)
+        tf = T.from_config(load_checkpoint(init)["config"]["transform"])
+        resolved = cfg
+        resolved["transform"] = tf.config()
     else:
         tf = T.fit_transform(cfg["transform"], maps)
         resolved = cfg

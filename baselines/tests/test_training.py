@@ -86,6 +86,21 @@ def test_init_fine_tunes_from_a_diffusion_checkpoint(tmp_path):
         train.train(tiny_config("gan"), steps=1, maps=maps, out=tmp_path / "c", progress=False, init=first)
 
 
+def test_fine_tune_keeps_the_init_checkpoints_fitted_transform(tmp_path):
+    """The network's data space is the init's: a transform re-fitted to the new maps would shift its inputs."""
+    cfg = tiny_config("ddpm")  # log(1 + δ + eps), standardised with the training maps' mean and std
+    first = train.train(cfg, steps=1, maps=fake_reference(12, seed=2), out=tmp_path / "a", progress=False)
+    other = fake_reference(12, seed=9) * 1.5  # maps of another mean and spread
+    tuned = train.train(cfg, steps=1, maps=other, out=tmp_path / "b", progress=False, init=first)
+    refit = train.train(cfg, steps=1, maps=other, out=tmp_path / "c", progress=False)
+
+    def transform(path):
+        return torch.load(path, map_location="cpu", weights_only=True)["config"]["transform"]
+
+    assert transform(tuned) == transform(first)
+    assert transform(refit) != transform(first)  # the case is discriminating
+
+
 def test_generators_draw_the_tracks_tile(tmp_path):
     """The map side comes from the track, not a constant: a diffusion model follows it, a GAN says it cannot."""
     import dataclasses
