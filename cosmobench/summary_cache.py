@@ -224,7 +224,7 @@ def cached_null(src, stat: Statistic, groups: dict, compare: np.ndarray, pool: n
 
 def cached_nn(src, stat: Statistic, groups: dict, test: np.ndarray, train: np.ndarray) -> np.ndarray:
     """Nearest-neighbour distances of the unseen test features to the training features (reference-only, cached)."""
-    from cosmobench.stats.diversity import nearest_neighbour_distances
+    from cosmobench.stats.nearest import nearest_neighbour_distances
 
     def read(arrays):
         nn = np.asarray(arrays["nn"], dtype=np.float64)

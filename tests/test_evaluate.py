@@ -253,6 +253,19 @@ def test_floor_split_by_box_and_by_tile():
         split_plan(_FakeSource([]))
 
 
+def test_group_load_rows_is_load_then_index_across_pieces():
+    """The report's kept maps are read row by row (``load_rows``): the same maps as loading the group and indexing it."""
+    from cosmobench.reference_split import Group
+
+    class Maps:
+        def box_maps(self, b):
+            return np.arange(10 * 2 * 2, dtype=np.float32).reshape(10, 2, 2) + 1000 * b
+
+    group = Group(((0, 2, 6), (3, 0, 5), (7, 4, 9)))  # 4 + 5 + 5 rows, pieces not starting at 0
+    rows = np.array([0, 3, 4, 8, 9, 13])  # first and last row of each piece
+    np.testing.assert_array_equal(group.load_rows(Maps(), rows), group.load(Maps())[rows])
+
+
 class _Bar:
     """A stand-in progress bar recording its updates."""
 

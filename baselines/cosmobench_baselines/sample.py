@@ -73,7 +73,7 @@ def main(argv: "list[str] | None" = None) -> int:
     from cosmobench.checkpoint import load_checkpoint
     from cosmobench.errors import CosmobenchError
     from cosmobench_baselines.checkpoint import packaged_checkpoint_path
-    from cosmobench_baselines.ddpm import ddpm_factory, ddpm_seed_factory
+    from cosmobench_baselines.ddpm import PRECISIONS, ddpm_factory, ddpm_seed_factory
     from cosmobench_baselines.gan import gan_factory, gan_seed_factory
 
     factories = {"ddpm-seed": ddpm_seed_factory, "ddpm": ddpm_factory, "gan-seed": gan_seed_factory, "gan": gan_factory}
@@ -88,7 +88,7 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--sampler", help="diffusion sampler: dpm++2m (default), ddim, ddpm or config (the checkpoint's)")
     p.add_argument("--steps", type=int, help="diffusion sampler steps (network calls)")
     p.add_argument("--threads", type=int, help="torch threads on the CPU")
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+    p.add_argument("--precision", choices=PRECISIONS,
                    help="diffusion network arithmetic (auto: bf16 on a CPU with native bf16, else fp32)")
     p.add_argument("--batch-size", type=int, help="maps per network batch")
     p.add_argument("--no-progress", action="store_true")

@@ -105,13 +105,12 @@ def autocast_for(device: torch.device, precision: str = "bf16"):
     return contextlib.nullcontext
 
 
-def _init_from(trainer, path) -> dict:
+def _init_from(trainer, path, ckpt: dict) -> dict:
     """Start a diffusion trainer from a checkpoint's weights (model and EMA); its provenance is returned."""
     from cosmobench._io import sha256_file
 
     if not hasattr(trainer, "model"):
         raise CosmobenchError("--init works for the diffusion configs only (a GAN checkpoint holds no discriminator)")
-    ckpt = load_checkpoint(path)
     try:
         trainer.model.load_state_dict(ckpt["state"])
         if trainer.ema is not None:
@@ -263,7 +262,8 @@ def train(
     elif init is not None:
         # a fine-tune keeps the network's data space: the init checkpoint's fitted transform, not one
         # re-fitted to the new maps (whose mean/std differ a little: the weights would see shifted inputs)
-        tf = T.from_config(load_checkpoint(init)["config"]["transform"])
+        init_ckpt = load_checkpoint(init)
+        tf = T.from_config(init_ckpt["config"]["transform"])
         resolved = cfg
         resolved["transform"] = tf.config()
     else:
@@ -284,7 +284,7 @@ def train(
     wall_before = 0.0
     init_info = None
     if init is not None and saved is None:
-        init_info = _init_from(trainer, init)
+        init_info = _init_from(trainer, init, init_ckpt)
     if dist.active:
         if not hasattr(trainer, "attach"):
             raise CosmobenchError(f"{name}: data-parallel training (torchrun) is implemented for the diffusion "
