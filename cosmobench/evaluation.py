@@ -41,7 +41,7 @@ from cosmobench.registry import ResolvedModel, plugin_error, resolve
 from cosmobench.results import Result
 from cosmobench.stats._validate import check_maps
 from cosmobench.stats.base import Statistic
-from cosmobench.summary_cache import cached_nn, cached_null
+from cosmobench.summary_cache import cached_closeness_null, cached_null, cached_unseen
 
 __all__ = ["evaluate", "Result", "reference_summaries", "ReferenceSummaries", "chunk_seed", "SEED_CHUNK",
            "N_KEEP_MAPS", "estimate_cost"]
@@ -344,9 +344,10 @@ def evaluate(
         composite = composite_score(metrics)
         if with_memo and ref.train is not None:
             feats = model_summ[[i for i, s in enumerate(summarised) if s is feature_stat][0]]
-            nn_test = cached_nn(src, feature_stat, ref.groups, ref.test_features, ref.train)
-            memo = memorisation_score(feats, ref.test_features, ref.train, seed=seed, nn_test=nn_test,
-                                      test_split=ref.n_compare)  # compare boxes | other test boxes
+            # U1 | U2 = compare boxes | other test boxes
+            unseen = cached_unseen(src, feature_stat, ref.groups, ref.test_features, ref.train, ref.n_compare)
+            null_values = cached_closeness_null(src, feature_stat, ref.groups, unseen.closeness, feats.shape[0])
+            memo = memorisation_score(feats, ref.test_features, ref.train, seed=seed, unseen=unseen, null_values=null_values)
             metrics[memo.name] = memo
         # Holm over the result's metrics: a perfect generator gets no flag anywhere with probability >= 95%.
         for name, p_adj in holm({k: m.p_value for k, m in metrics.items()}).items():

@@ -6,7 +6,8 @@ one file serves every evaluation against that reference. The layout under the da
 - ``cache/summaries/<key>.npz``: one file per statistic, arrays ``compare`` and ``pool`` (the groups
   of :mod:`cosmobench.reference_split`);
 - ``cache/nulls/<key>.npz``: a measured null (:class:`~cosmobench.compare.null.NullDistribution`)
-  per statistic and null set size, and the memorisation test's nearest-neighbour distances.
+  per statistic and null set size, and memorisation's reference-only half (the unseen maps'
+  nearest-neighbour distances and closeness, and the closeness null per set size).
 
 The key (:func:`cache_key`) is a sha256 over the source's content hash, the statistic's key, the
 code of the file defining the statistic, the cosmobench version, :data:`CACHE_LAYOUT`, the role and
@@ -33,7 +34,7 @@ from cosmobench.reference_split import Group
 from cosmobench.stats.base import Statistic
 
 __all__ = ["CACHE_LAYOUT", "NULL_LAYOUT", "cache_dir", "cache_key", "summary_path", "checksum", "read_summaries", "write_arrays",
-           "cached_null", "cached_nn"]
+           "cached_null", "cached_unseen", "cached_closeness_null"]
 
 # Bump when the cached arrays' layout or the compare/pool split rule changes.
 # 2: every cache file carries a checksum of its arrays and key. 3: compare group and null pool.
@@ -222,13 +223,34 @@ def cached_null(src, stat: Statistic, groups: dict, compare: np.ndarray, pool: n
     return _read_or_build(path, read, build, lambda null: null.to_arrays())
 
 
-def cached_nn(src, stat: Statistic, groups: dict, test: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """Nearest-neighbour distances of the unseen test features to the training features (reference-only, cached)."""
-    from cosmobench.stats.nearest import nearest_neighbour_distances
+def cached_unseen(src, stat: Statistic, groups: dict, test: np.ndarray, train: np.ndarray, test_split: int):
+    """Memorisation's reference-only half, :func:`~cosmobench.compare.memorisation.unseen_closeness` (cached).
+
+    The unseen test maps' nearest-neighbour distances to the training maps and their sorted closeness;
+    the U2 rows are ``test[test_split:]``, which the reference summaries hold already.
+    """
+    from cosmobench.compare.memorisation import UnseenCloseness, unseen_closeness
 
     def read(arrays):
-        nn = np.asarray(arrays["nn"], dtype=np.float64)
-        return nn if nn.shape == (test.shape[0],) and np.isfinite(nn).all() else None
+        nn, rel = (np.asarray(arrays[k], dtype=np.float64) for k in ("nn", "closeness"))
+        if nn.shape != (test.shape[0],) or rel.shape != (int(test_split),) or not (np.isfinite(nn).all() and np.isfinite(rel).all()):
+            return None
+        return UnseenCloseness(nn_test=nn, closeness=rel, u2=test[int(test_split):])
 
-    path = _null_path(src, stat, groups, "nn_test", test.shape[0], train.shape[0])
-    return _read_or_build(path, read, lambda: nearest_neighbour_distances(test, train), lambda nn: {"nn": nn})
+    path = _null_path(src, stat, groups, f"unseen:{int(test_split)}", test.shape[0], train.shape[0])
+    return _read_or_build(path, read, lambda: unseen_closeness(test, train, test_split=test_split),
+                          lambda u: {"nn": u.nn_test, "closeness": u.closeness})
+
+
+def cached_closeness_null(src, stat: Statistic, groups: dict, closeness: np.ndarray, n: int) -> np.ndarray:
+    """Memorisation's null for a model of ``n`` maps, :func:`~cosmobench.compare.memorisation.closeness_null` (cached)."""
+    from cosmobench.compare.memorisation import closeness_null
+
+    size = null_set_size(int(n), closeness.size)
+
+    def read(arrays):
+        v = np.asarray(arrays["values"], dtype=np.float64)
+        return v if v.shape == (NULL_DRAWS,) else None
+
+    path = _null_path(src, stat, groups, f"closeness:{closeness.size}", size, NULL_DRAWS)
+    return _read_or_build(path, read, lambda: closeness_null(closeness, n, NULL_DRAWS), lambda v: {"values": v})

@@ -530,3 +530,28 @@ def test_memorisation_copy_share_is_an_effect_of_the_result_schema():
     share = memorisation_score(M, T, R, seed=0, n_boot=5, n_floor_draws=5).effects["copy_share"]
     assert set(share) == {"value", "ci", "null_median", "unit", "description"}
     assert fmt_effect(share).startswith(f"{100 * share['value']:.3g}%") and share["null_median"] == pytest.approx(1 / 7)
+
+
+def test_memorisation_reference_half_precomputed_is_the_same_score_and_is_what_it_uses():
+    """``unseen`` and ``null_values`` (what the evaluation caches) give the score computed from scratch, and are used."""
+    from cosmobench.compare.memorisation import closeness_null, unseen_closeness
+    from cosmobench.errors import CosmobenchError
+
+    M, T, R = _memo_sets(16, n=20, t=12, r=50)
+    base = memorisation_score(M, T, R, seed=0, n_boot=10, n_floor_draws=7, test_split=6)
+    unseen = unseen_closeness(T, R, test_split=6)
+    # the reference half by hand: U1 = first 6 test rows, closeness to train over closeness to U2, sorted
+    d = cdist(T, R).min(axis=1)
+    np.testing.assert_allclose(unseen.nn_test, d, rtol=1e-12)
+    np.testing.assert_allclose(unseen.closeness, np.sort(d[:6] / cdist(T[:6], T[6:]).min(axis=1)), rtol=1e-12)
+    np.testing.assert_array_equal(unseen.u2, T[6:])
+    null = closeness_null(unseen.closeness, 20, 7)
+    pre = memorisation_score(M, T, R, seed=0, n_boot=10, n_floor_draws=7, unseen=unseen, null_values=null)
+    assert pre.to_dict() == base.to_dict()
+    # the given null is the one scored: its median is the floor
+    shifted = memorisation_score(M, T, R, seed=0, n_boot=10, n_floor_draws=7, unseen=unseen, null_values=null + 5)
+    assert shifted.floor == pytest.approx(base.floor + 5, rel=1e-12) and shifted.value == base.value
+    with pytest.raises(CosmobenchError, match="null_values has shape \\(6,\\); pass the 7 null draws"):
+        memorisation_score(M, T, R, n_floor_draws=7, unseen=unseen, null_values=null[:6])
+    with pytest.raises(CosmobenchError, match="unseen was measured on 12 test maps, not these 11"):
+        memorisation_score(M, T[:11], R, unseen=unseen)

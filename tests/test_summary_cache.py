@@ -153,3 +153,40 @@ def test_reference_summaries_are_a_typed_result(small_source, summary_cache_dir)
         assert ref["floor"][1] is ref.pool[1]
     with pytest.raises(KeyError):
         ref["nope"]
+
+
+def test_memorisation_reference_half_is_cached_and_a_damaged_file_rebuilt(small_source, summary_cache_dir, monkeypatch):
+    """The unseen maps' closeness and its null are measured once per reference (and n), then read back equal."""
+    from cosmobench.compare import memorisation
+    from cosmobench.stats.diversity import DiversityStatistic
+    from cosmobench.summary_cache import cached_closeness_null, cached_unseen
+
+    src = small_source
+    feat = DiversityStatistic(src.track)
+    ref = reference_summaries(src, [], feature_stat=feat)
+    fresh = memorisation.unseen_closeness(ref.test_features, ref.train, test_split=ref.n_compare)
+    first = cached_unseen(src, feat, ref.groups, ref.test_features, ref.train, ref.n_compare)
+    null = cached_closeness_null(src, feat, ref.groups, first.closeness, 40)
+    np.testing.assert_array_equal(null, memorisation.closeness_null(fresh.closeness, 40))
+
+    def refuse(*a, **k):
+        raise AssertionError("measured again: the cache was not used")
+
+    measure = {k: getattr(memorisation, k) for k in ("unseen_closeness", "closeness_null")}
+    monkeypatch.setattr(memorisation, "unseen_closeness", refuse)
+    monkeypatch.setattr(memorisation, "closeness_null", refuse)
+    again = cached_unseen(src, feat, ref.groups, ref.test_features, ref.train, ref.n_compare)
+    for a, b in ((again.nn_test, fresh.nn_test), (again.closeness, fresh.closeness), (again.u2, fresh.u2)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(cached_closeness_null(src, feat, ref.groups, again.closeness, 40), null)
+    with pytest.raises(AssertionError, match="measured again"):  # another n is another null
+        cached_closeness_null(src, feat, ref.groups, again.closeness, 7)
+    nulls = sorted((summary_cache_dir.parent / "nulls").glob("*.npz"))
+    assert len(nulls) == 2
+    for f in nulls:
+        f.write_bytes(f.read_bytes()[:100])  # truncated on disk
+    for k, f in measure.items():
+        monkeypatch.setattr(memorisation, k, f)
+    rebuilt = cached_unseen(src, feat, ref.groups, ref.test_features, ref.train, ref.n_compare)
+    np.testing.assert_array_equal(rebuilt.closeness, fresh.closeness)
+    np.testing.assert_array_equal(cached_closeness_null(src, feat, ref.groups, rebuilt.closeness, 40), null)

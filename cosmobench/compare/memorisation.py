@@ -6,6 +6,8 @@ of the training set would ace every one of them — so it is reported beside the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from cosmobench.compare.distances import _as_summaries
@@ -14,7 +16,7 @@ from cosmobench.compare.null import NULL_DRAWS, NULL_SEED, NullDistribution, dra
 from cosmobench.errors import CosmobenchError
 from cosmobench.stats._order import canonical_order
 
-__all__ = ["memorisation_score", "copy_p_value"]
+__all__ = ["memorisation_score", "copy_p_value", "UnseenCloseness", "unseen_closeness", "closeness_null"]
 
 
 def copy_p_value(copies: int, n: int, n_unseen: int) -> float:
@@ -29,6 +31,87 @@ def copy_p_value(copies: int, n: int, n_unseen: int) -> float:
     return p
 
 
+@dataclass(frozen=True, eq=False)
+class UnseenCloseness:
+    """The reference-only half of the memorisation score (:func:`unseen_closeness`).
+
+    Attributes
+    ----------
+    nn_test : numpy.ndarray
+        ``(t,)`` NN distance of each test map to the training maps, in the order of ``test_feats`` as given.
+    closeness : numpy.ndarray
+        Sorted ``NN(u → train) / NN(u → U2)`` over the U1 maps (the null's pool and the copy threshold).
+    u2 : numpy.ndarray
+        The U2 feature rows (a model map's closeness is measured against them too).
+    """
+
+    nn_test: np.ndarray
+    closeness: np.ndarray
+    u2: np.ndarray
+
+
+def unseen_closeness(test_feats, train_feats, *, nn_test=None, test_split=None, chunk: int = 4096) -> UnseenCloseness:
+    """What memorisation measures of unseen real maps: their NN distances and closeness to the training maps.
+
+    It depends on the reference only, so an evaluation caches it (:mod:`cosmobench.summary_cache`). The
+    parameters are those of :func:`memorisation_score` (``test_feats`` with at least 8 rows, or a
+    ``test_split`` leaving at least 4 in U1).
+    """
+    from cosmobench.stats.nearest import nearest_neighbour_distances
+
+    T = _as_summaries(test_feats, "test")
+    R = _as_summaries(train_feats, "training")
+    if T.shape[1] != R.shape[1]:
+        raise CosmobenchError(f"test features have {T.shape[1]} columns but training features have {R.shape[1]}; use the same features")
+    if T.shape[0] < 4:
+        raise CosmobenchError(f"memorisation needs at least 4 held-out test maps (got {T.shape[0]}) for its null")
+    if nn_test is None:
+        nn_t = nearest_neighbour_distances(T, R, chunk=chunk)
+    else:
+        nn_t = np.asarray(nn_test, dtype=np.float64)
+        if nn_t.shape != (T.shape[0],):
+            raise CosmobenchError(f"nn_test has shape {nn_t.shape}; pass one distance per test map ({T.shape[0]})")
+    nn_given = nn_t
+    # Relative closeness: U1 / U2 = the two parts of the test rows (by box when the caller says where).
+    if test_split is None:
+        order = canonical_order(T)
+        T, nn_t = T[order], nn_t[order]
+        half = T.shape[0] // 2
+    else:
+        half = int(test_split)
+        if not 2 <= half <= T.shape[0] - 2:
+            raise CosmobenchError(f"test_split={test_split}; pass a row index leaving >= 2 test maps on each side")
+    if half < 4:  # U1 is the null's pool
+        raise CosmobenchError(
+            f"memorisation's null is drawn from the first {half} test maps (U1) and needs at least 4; pass at least "
+            "8 test maps, or a test_split of at least 4"
+        )
+    U1, U2 = T[:half], T[half:]
+    rel_t = nn_t[:half] / np.maximum(nearest_neighbour_distances(U1, U2, chunk=chunk), 1e-300)
+    # a canonical order: the null draws must not depend on the rows' order
+    return UnseenCloseness(nn_test=nn_given, closeness=np.sort(rel_t), u2=U2)
+
+
+def closeness_null(closeness, n: int, draws: "int | None" = None) -> np.ndarray:
+    """The closeness ratio's null: ``median(set) / median(all)`` over ``draws`` sets of U1 maps of the model's size.
+
+    Parameters
+    ----------
+    closeness : numpy.ndarray
+        :attr:`UnseenCloseness.closeness`.
+    n : int
+        Model maps (the sets are finite-population matched to them, :func:`~cosmobench.compare.null.null_set_size`).
+    draws : int, optional
+        Null sets (default :data:`~cosmobench.compare.null.NULL_DRAWS`).
+    """
+    rel_t = np.asarray(closeness, dtype=np.float64)
+    t = rel_t.size
+    med_t = float(np.median(rel_t))
+    s = null_set_size(int(n), t)
+    k = NULL_DRAWS if draws is None else int(draws)
+    return np.array([_safe_ratio(float(np.median(rel_t[idx])), med_t) for idx in draw_sets(t, s, k, NULL_SEED)])
+
+
 def memorisation_score(
     model_feats,
     test_feats,
@@ -41,6 +124,8 @@ def memorisation_score(
     chunk: int = 4096,
     nn_test: "np.ndarray | None" = None,
     test_split: "int | None" = None,
+    unseen: "UnseenCloseness | None" = None,
+    null_values: "np.ndarray | None" = None,
 ) -> MetricScore:
     """Does the model copy its training maps? Nearest-neighbour distances to the training set.
 
@@ -81,6 +166,11 @@ def memorisation_score(
         U1 = the first ``test_split`` test rows, U2 = the rest, in the order given (pass a split between
         boxes: tiles of one box on both sides are correlated, which only makes the test conservative).
         Default: halves of the test rows in canonical order.
+    unseen : UnseenCloseness, optional
+        The reference-only part, :func:`unseen_closeness` of these test and training features
+        (``nn_test`` and ``test_split`` are then not used).
+    null_values : numpy.ndarray, optional
+        :func:`closeness_null` of ``unseen.closeness`` for this model's n (reference-only as well).
 
     Returns
     -------
@@ -113,40 +203,27 @@ def memorisation_score(
     if R.shape[0] < 1:
         raise CosmobenchError("memorisation needs at least 1 training map")
 
+    if unseen is None:
+        unseen = unseen_closeness(T, R, nn_test=nn_test, test_split=test_split, chunk=chunk)
+    elif unseen.nn_test.shape != (T.shape[0],):
+        raise CosmobenchError(f"unseen was measured on {unseen.nn_test.size} test maps, not these {T.shape[0]}; measure it again")
+    rel_t, U2 = unseen.closeness, unseen.u2
     nn_m = nearest_neighbour_distances(M, R, chunk=chunk)
-    if nn_test is None:
-        nn_t = nearest_neighbour_distances(T, R, chunk=chunk)
-    else:
-        nn_t = np.asarray(nn_test, dtype=np.float64)
-        if nn_t.shape != (T.shape[0],):
-            raise CosmobenchError(f"nn_test has shape {nn_t.shape}; pass one distance per test map ({T.shape[0]})")
-    # Relative closeness: U1 / U2 = the two parts of the test rows (by box when the caller says where).
-    if test_split is None:
-        order = canonical_order(T)
-        T, nn_t = T[order], nn_t[order]
-        half = T.shape[0] // 2
-    else:
-        half = int(test_split)
-        if not 2 <= half <= T.shape[0] - 2:
-            raise CosmobenchError(f"test_split={test_split}; pass a row index leaving >= 2 test maps on each side")
-    if half < 4:  # U1 is the null's pool
-        raise CosmobenchError(
-            f"memorisation's null is drawn from the first {half} test maps (U1) and needs at least 4; pass at least "
-            "8 test maps, or a test_split of at least 4"
-        )
-    U1, U2 = T[:half], T[half:]
-    rel_t = nn_t[:half] / np.maximum(nearest_neighbour_distances(U1, U2, chunk=chunk), 1e-300)
     rel_m = nn_m / np.maximum(nearest_neighbour_distances(M, U2, chunk=chunk), 1e-300)
     # raw NN medians, a diagnostic: rounded, since BLAS round-off of the training rows' order moves their last bits
-    med_nn_m, med_nn_t = (float(f"{np.median(a):.10g}") for a in (nn_m, nn_t))
-    rel_t = np.sort(rel_t)  # a canonical order: the null draws below must not depend on the rows' order
+    med_nn_m, med_nn_t = (float(f"{np.median(a):.10g}") for a in (nn_m, unseen.nn_test))
     nn_m, nn_t = rel_m, rel_t
     med_m, med_t = float(np.median(nn_m)), float(np.median(nn_t))
     n, t = nn_m.size, nn_t.size
     value = _safe_ratio(med_m, med_t)
 
     s = null_set_size(n, t)
-    null_vals = np.array([_safe_ratio(float(np.median(nn_t[idx])), med_t) for idx in draw_sets(t, s, int(draws), NULL_SEED)])
+    if null_values is None:
+        null_vals = closeness_null(rel_t, n, draws)
+    else:
+        null_vals = np.asarray(null_values, dtype=np.float64)
+        if null_vals.shape != (int(draws),):
+            raise CosmobenchError(f"null_values has shape {null_vals.shape}; pass the {int(draws)} null draws of closeness_null")
     floor = float(np.median(null_vals))
     p_ratio = p_value(value, null_vals, "lower")
     tau = float(rel_t[0])
