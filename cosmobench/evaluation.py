@@ -36,7 +36,7 @@ from cosmobench.data.store import ensure_source
 from cosmobench.data.track import Track, get_track
 from cosmobench.errors import CosmobenchError
 from cosmobench.protocol import stored_maps
-from cosmobench.reference_summaries import N_KEEP_MAPS, ReferenceSummaries, map_bar, reference_summaries, summarize
+from cosmobench.reference_summaries import N_KEEP_MAPS, ReferenceSummaries, map_bar, prefetch_reference, reference_summaries, summarize
 from cosmobench.registry import ResolvedModel, plugin_error, resolve
 from cosmobench.results import Result
 from cosmobench.stats._validate import check_maps
@@ -319,6 +319,7 @@ def evaluate(
     if with_memo and feature_stat is None:
         feature_stat = DiversityStatistic(src.track)  # summarised for memorisation only, not scored
     summarised = stats + ([feature_stat] if with_memo and all(s is not feature_stat for s in stats) else [])
+    prefetched = prefetch_reference(src, stats, feature_stat=feature_stat if with_memo else None)
     check_budget(summarised, src, n, batch_size)
 
     model_summ, model_maps, validity = _model_summaries(
@@ -327,7 +328,7 @@ def evaluate(
     with clock("reference"):
         ref = reference_summaries(
             src, stats, feature_stat=feature_stat if with_memo else None, batch_size=batch_size, progress=progress,
-            widths={st.name: summ.shape[1] for st, summ in zip(summarised, model_summ)},
+            widths={st.name: summ.shape[1] for st, summ in zip(summarised, model_summ)}, prefetched=prefetched,
         )
 
     with clock("comparison"):

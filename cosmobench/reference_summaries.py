@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -21,7 +22,7 @@ from cosmobench.stats.base import Statistic
 from cosmobench.stats.batch import summarize_batch
 from cosmobench.summary_cache import read_summaries, summary_path, write_arrays
 
-__all__ = ["ReferenceSummaries", "reference_summaries", "summarize", "summarize_all", "map_bar", "N_KEEP_MAPS"]
+__all__ = ["ReferenceSummaries", "reference_summaries", "prefetch_reference", "summarize", "summarize_all", "map_bar", "N_KEEP_MAPS"]
 
 #: Model and reference maps kept for the report's map grid.
 N_KEEP_MAPS = 8
@@ -161,7 +162,10 @@ def reference_summaries(
     batch_size: int = 256,
     progress: bool = False,
     widths: "dict[str, int] | None" = None,
-) -> ReferenceSummaries:
+    prefetched: "Future | None" = None,
+    read_only: bool = False,
+    report=None,
+) -> "ReferenceSummaries | None":
     """Summaries of the reference's compare group and null pool (and memorisation features), cached on disk.
 
     Parameters
@@ -180,10 +184,19 @@ def reference_summaries(
     widths : dict of str to int, optional
         Summary width per statistic name as the model side produced it; a cached file of another
         width is stale and rebuilt.
+    prefetched : concurrent.futures.Future, optional
+        :func:`prefetch_reference` of the same source and statistics: its result is used when it has
+        every summary at the expected widths (else they are read or built here).
+    read_only : bool
+        Only read the cache: return None when a summary would have to be built.
+    report : callable, optional
+        Receives the messages about damaged cache files instead of a warning (see
+        :func:`~cosmobench.summary_cache.read_summaries`).
 
     Returns
     -------
-    ReferenceSummaries
+    ReferenceSummaries or None
+        None only with ``read_only``.
 
     Raises
     ------
@@ -191,20 +204,23 @@ def reference_summaries(
         If the split cannot be cut, or the tiles to summarise do not match their recorded sha256 or
         are not valid δ maps ("the reference source is corrupted, not the model").
     """
+    if prefetched is not None:
+        for msg in prefetched.result().problems:
+            warnings.warn(msg, stacklevel=2)
+        ref = prefetched.result().value
+        if ref is not None and _widths_match(ref, stats, feature_stat, widths):
+            return ref
     compare, pool, floor_split = split_plan(src)
     groups = {"compare": compare, "pool": pool}
-
-    jobs: list[Statistic] = list(stats)
-    if feature_stat is not None and all(s is not feature_stat for s in stats):
-        jobs.append(feature_stat)
-
-    paths = [summary_path(src, stat, groups) for stat in jobs]
+    jobs, paths = _jobs_and_paths(src, stats, feature_stat, groups)
     by_path: dict = {}  # statistics with one summary_key (diversity, collapse) share one file: read it once
     for stat, path in zip(jobs, paths):
         if path not in by_path:
-            by_path[path] = read_summaries(path, groups, (widths or {}).get(stat.name))
+            by_path[path] = read_summaries(path, groups, (widths or {}).get(stat.name), report=report)
     found = [by_path[path] for path in paths]
     status = "cached" if all(f is not None for f in found) else "built"
+    if read_only and status == "built":
+        return None
 
     loaded: dict[str, np.ndarray] = {}
     todo = [k for k, f in enumerate(found) if f is None]
@@ -233,8 +249,8 @@ def reference_summaries(
         f = found[next(k for k, s in enumerate(jobs) if s is feature_stat)]  # jobs = stats (+ feature_stat)
         in_train = rows_of(pool, set(src.boxes("train")))
         unseen = np.setdiff1d(np.arange(pool.n), in_train)
-        train = f["pool"][in_train] if in_train.size else None
-        test_features = np.concatenate([f["compare"], f["pool"][unseen]], axis=0)
+        train = _rows(f["pool"], in_train) if in_train.size else None
+        test_features = np.concatenate([f["compare"], _rows(f["pool"], unseen)], axis=0)
     return ReferenceSummaries(
         compare=tuple(f["compare"] for f in found[: len(stats)]),
         pool=tuple(f["pool"] for f in found[: len(stats)]),
@@ -246,3 +262,59 @@ def reference_summaries(
         status=status,
         maps=np.asarray(maps, dtype=np.float32),
     )
+
+
+def _rows(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a[idx]``; a view when ``idx`` is one run of consecutive rows (the training boxes are: 100 MB not copied)."""
+    if idx.size and idx[-1] - idx[0] == idx.size - 1 and (idx.size < 2 or bool((np.diff(idx) == 1).all())):
+        return a[idx[0] : idx[-1] + 1]
+    return a[idx]
+
+
+def _jobs_and_paths(src, stats, feature_stat, groups) -> tuple[list[Statistic], list]:
+    """The statistics to summarise the reference with (``stats``, then the feature statistic) and their cache files."""
+    jobs: list[Statistic] = list(stats)
+    if feature_stat is not None and all(s is not feature_stat for s in stats):
+        jobs.append(feature_stat)
+    return jobs, [summary_path(src, stat, groups) for stat in jobs]
+
+
+def _widths_match(ref: ReferenceSummaries, stats, feature_stat, widths) -> bool:
+    if not widths:
+        return True
+    have = {s.name: c.shape[1] for s, c in zip(stats, ref.compare)}
+    if feature_stat is not None and ref.test_features is not None:
+        have.setdefault(feature_stat.name, ref.test_features.shape[1])
+    return all(have.get(name, w) == w for name, w in widths.items())
+
+
+@dataclass(frozen=True)
+class _Prefetched:
+    value: "ReferenceSummaries | None"
+    problems: "tuple[str, ...]"
+
+
+def prefetch_reference(src, stats: Sequence[Statistic], *, feature_stat: "Statistic | None" = None) -> "Future | None":
+    """Read the cached reference summaries in a background thread, for :func:`reference_summaries` (``prefetched``).
+
+    Why: reading and checksumming the cache (1 s on the 40-box reference) needs no statistics, so it
+    overlaps the model side's start (the statistics kernels' first dispatch is single-threaded
+    Python), and the caller gets it when the model's summaries are done. Only reading happens in the
+    thread: a summary that has to be built is built by the caller (the numba kernels must not run in
+    two threads at once), so None is returned when a cache file is missing.
+    """
+    compare, pool, _ = split_plan(src)
+    _, paths = _jobs_and_paths(src, stats, feature_stat, {"compare": compare, "pool": pool})
+    if not all(p.exists() for p in paths):
+        return None
+
+    def read() -> _Prefetched:
+        problems: list[str] = []
+        value = reference_summaries(src, stats, feature_stat=feature_stat, read_only=True, report=problems.append)
+        return _Prefetched(value, tuple(problems))
+
+    pool_ = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cosmobench-reference")
+    try:
+        return pool_.submit(read)
+    finally:
+        pool_.shutdown(wait=False)

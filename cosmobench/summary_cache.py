@@ -96,11 +96,12 @@ def checksum(key: str, arrays: "dict[str, np.ndarray]") -> np.ndarray:
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
-        h.update(a.tobytes())
+        h.update(a)  # the buffer itself: a tobytes() copy doubled the cost of reading a cached file
     return np.frombuffer(h.digest(), dtype=np.uint8)
 
 
-def read_summaries(path: Path, groups: "dict[str, Group]", ncols: "int | None" = None) -> "dict[str, np.ndarray] | None":
+def read_summaries(path: Path, groups: "dict[str, Group]", ncols: "int | None" = None,
+                   report: "Callable[[str], None] | None" = None) -> "dict[str, np.ndarray] | None":
     """Cached summaries when the file is intact and has the expected rows (and columns); a bad file is deleted.
 
     Intact means its checksum (of the key, which is the file name, and of the arrays) matches: a file
@@ -114,6 +115,9 @@ def read_summaries(path: Path, groups: "dict[str, Group]", ncols: "int | None" =
         The arrays expected (one per group, ``groups[k].n`` rows each).
     ncols : int, optional
         Expected summary width (the model side's); a file of another width is stale.
+    report : callable, optional
+        Called with the message about a damaged file (default: a ``UserWarning``); a reader in a
+        background thread collects them so that the caller's thread warns.
 
     Returns
     -------
@@ -128,11 +132,12 @@ def read_summaries(path: Path, groups: "dict[str, Group]", ncols: "int | None" =
             stored = np.asarray(npz[_CHECKSUM]) if _CHECKSUM in npz.files else None
         intact = stored is not None and np.array_equal(stored, checksum(path.stem, arrays))
         if not intact:
-            warnings.warn(
-                f"reference-summary cache {path} does not match its checksum (edited or damaged); "
-                "it is deleted and rebuilt from the reference maps",
-                stacklevel=3,
-            )
+            msg = (f"reference-summary cache {path} does not match its checksum (edited or damaged); "
+                   "it is deleted and rebuilt from the reference maps")
+            if report is None:
+                warnings.warn(msg, stacklevel=3)
+            else:
+                report(msg)
         ok = intact and all(
             a.ndim == 2 and a.shape[0] == groups[k].n and a.dtype == np.float64 for k, a in arrays.items()
         )
