@@ -118,6 +118,28 @@ def test_nearest_neighbour_is_exact_where_float32_cannot_tell_the_candidates_apa
     assert np.mean(v.argmin(axis=1) != which) > 0.1
 
 
+
+def test_nearest_neighbour_tiles_carry_each_rows_best_across_tiles(monkeypatch):
+    """Tiny tiles (7 query rows × 16 candidates) give the one-tile answer, with near-tied candidates in different
+    tiles: a row's running minimum and best candidate must carry from tile to tile."""
+    import cosmobench.stats.nearest as nearest
+
+    rng = np.random.default_rng(12)
+    d = 64
+    base = rng.standard_normal((60, d))
+    step = rng.standard_normal((60, d))
+    step *= 0.3 / np.linalg.norm(step, axis=1, keepdims=True)
+    q = base + 0.5 * step + rng.choice([-1.0, 1.0], size=(60, 1)) * 1e-9 * step
+    # base rows first, their near-tied partners 100 rows on, random rows between and after
+    b = np.concatenate([base, rng.standard_normal((40, d)), base + step, rng.standard_normal((25, d))])
+    whole = nearest_neighbour_distances(q, b)
+    monkeypatch.setattr(nearest, "_ROW_TILE", 7)
+    monkeypatch.setattr(nearest, "_COL_TILE", 16)
+    tiled = nearest_neighbour_distances(q, b)
+    np.testing.assert_array_equal(tiled, whole)
+    np.testing.assert_allclose(tiled, cdist(q, b).min(axis=1), rtol=1e-13, atol=0)
+    assert {int(x < 60) for x in cdist(q, b).argmin(axis=1)} == {0, 1}  # winners in both tiles
+
 def test_diversity_statistic():
     stat = DiversityStatistic()
     assert (stat.name, stat.version, stat.distance) == ("diversity", "1", "diversity")
