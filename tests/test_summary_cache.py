@@ -190,3 +190,40 @@ def test_memorisation_reference_half_is_cached_and_a_damaged_file_rebuilt(small_
     rebuilt = cached_unseen(src, feat, ref.groups, ref.test_features, ref.train, ref.n_compare)
     np.testing.assert_array_equal(rebuilt.closeness, fresh.closeness)
     np.testing.assert_array_equal(cached_closeness_null(src, feat, ref.groups, rebuilt.closeness, 40), null)
+
+
+def test_prefetched_reference_is_the_read_one_and_falls_back_when_stale_or_damaged(small_source, summary_cache_dir):
+    """``prefetch_reference`` reads a cached reference in a thread: the same arrays as a direct read; nothing to
+    prefetch before the build; a width the model side disagrees with, or a damaged file, falls back to the
+    caller's read/build, with the damage warned about in the caller's thread."""
+    import warnings as _warnings
+
+    from cosmobench.reference_summaries import prefetch_reference
+
+    src = small_source
+    stats = [MeanStatistic(src.track), PowerStatistic(src.track)]
+    assert prefetch_reference(src, stats) is None  # nothing cached: the caller builds
+    built = reference_summaries(src, stats)
+    fut = prefetch_reference(src, stats)
+    assert fut is not None
+    got = reference_summaries(src, stats, prefetched=fut, widths={"mean": 1, "power": built.compare[1].shape[1]})
+    assert got is fut.result().value and got.status == "cached"
+    for a, b in zip(got.compare + got.pool, built.compare + built.pool):
+        np.testing.assert_array_equal(a, b)
+    # the model side's power summaries are wider than the cached ones: stale, rebuilt by the caller
+    stale = reference_summaries(src, stats, prefetched=prefetch_reference(src, stats), widths={"power": 99})
+    assert stale is not None and stale.status == "built"
+    reference_summaries(src, stats)  # back to the right width
+    power_file = sorted(summary_cache_dir.glob("*.npz"), key=lambda f: f.stat().st_mtime)[-1]
+    with np.load(power_file) as z:
+        arrays = {k: z[k] * (2.0 if k != "_checksum" else 1) for k in z.files}
+    np.savez(power_file, **arrays)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")  # the reading thread reports, it does not warn
+        fut = prefetch_reference(src, stats)
+        fut.result()
+    with pytest.warns(UserWarning, match="does not match its checksum"):
+        again = reference_summaries(src, stats, prefetched=fut)
+    assert again.status == "built"
+    for a, b in zip(again.compare + again.pool, built.compare + built.pool):
+        np.testing.assert_array_equal(a, b)
