@@ -67,3 +67,18 @@ def test_through_main_cli(home, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error:") and "int32" in err and "Traceback" not in err
     assert cli.main(["data", "info"]) == 0
+
+
+def test_import_kind_choices_are_the_loaders_kinds():
+    """``data import --kind`` offers exactly the kinds ``loaders.IMPORT_KINDS`` registers (one list, not two)."""
+    from cosmobench.data.loaders import IMPORT_KINDS, KINDS
+
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers())
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["data"]
+    imp = next(a for a in sub._actions if isinstance(a, argparse._SubParsersAction)).choices["import"]
+    assert next(a for a in imp._actions if a.dest == "kind").choices is KINDS  # read from the loaders, not copied
+    for kind in IMPORT_KINDS:
+        assert parser.parse_args(["data", "import", "--kind", kind, "x.npy"]).kind == kind
+    with pytest.raises(SystemExit):
+        parser.parse_args(["data", "import", "--kind", "quijote4d", "x.npy"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cosmobench.data.loaders import KINDS
 from cosmobench.data.store import DEFAULT_BOXES
 from cosmobench.errors import CosmobenchError
 
@@ -68,7 +69,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     m.add_argument("paths", nargs="+", metavar="PATH", help=".npy files of one kind")
     m.add_argument("--name", default=None, help="source name (default: <kind>-<short content hash>)")
-    m.add_argument("--kind", choices=("quijote3d", "quijote2d", "camels"), default=None, help="default: from file names")
+    m.add_argument("--kind", choices=KINDS, default=None, help="default: from file names")
     m.add_argument("--box-size", type=float, default=None, help="box side in Mpc/h for quijote3d (default 1000)")
     m.set_defaults(func=_cmd_import)
     return data
