@@ -68,6 +68,7 @@ def _enter_mutants() -> None:
     import pytest  # noqa: F401  (imported before the chdir, from the environment)
 
     shutil.copytree("tests", "mutants/tests", dirs_exist_ok=True)
+    shutil.copy2("conftest.py", "mutants/conftest.py")  # the root fixtures every test folder uses
     os.environ.pop("PYTHONPATH", None)
     os.chdir("mutants")
     sys.path.insert(0, os.getcwd())
