@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -233,16 +232,6 @@ def _curve(stat: Statistic, model: np.ndarray, ref: np.ndarray) -> dict:
     }
 
 
-def _memorisation(src, feature_stat: Statistic, ref: ReferenceSummaries, feats: np.ndarray, seed: int):
-    """The memorisation score of the model's features, its reference-only half read from (or written to) the cache."""
-    from cosmobench.compare import memorisation_score
-
-    # U1 | U2 = compare boxes | other test boxes
-    unseen = cached_unseen(src, feature_stat, ref.groups, ref.test_features, ref.train, ref.n_compare)
-    null_values = cached_closeness_null(src, feature_stat, ref.groups, unseen.closeness, feats.shape[0])
-    return memorisation_score(feats, ref.test_features, ref.train, seed=seed, unseen=unseen, null_values=null_values)
-
-
 # ------------------------------------------------------------------------------------------ evaluate
 
 
@@ -295,7 +284,7 @@ def evaluate(
     CosmobenchError
         Bad spec, unusable source, malformed samples (naming the batch), too few maps in a file...
     """
-    from cosmobench.compare import composite_score, score_statistic
+    from cosmobench.compare import composite_score, memorisation_score, score_statistic
     from cosmobench.stats.diversity import DiversityStatistic
 
     clock = _Clock()
@@ -346,24 +335,21 @@ def evaluate(
         from cosmobench.compare.effects import effects_for
         from cosmobench.compare.verdict import holm
 
-        # Memorisation (a matrix product over every model x training map: BLAS and a numba kernel that release
-        # the GIL) runs in a thread beside the statistics' scoring (numpy, no numba), which leaves a core idle.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cosmobench-memorisation") as pool_:
-            memo = None
-            if with_memo and ref.train is not None:
-                feats = model_summ[[i for i, s in enumerate(summarised) if s is feature_stat][0]]
-                memo = pool_.submit(_memorisation, src, feature_stat, ref, feats, seed)
-            metrics = {}
-            for stat, summ, rc, pool in zip(stats, model_summ, ref.compare, ref.pool):
-                eff = effects_for(stat.name, rc, stat.coords(), k_nyquist=src.track.k_nyquist)
-                null = cached_null(src, stat, ref.groups, rc, pool, n, eff)
-                metrics[stat.name] = score_statistic(
-                    stat.name, stat.distance, summ, rc, version=str(stat.version), seed=seed, null=null, effects=eff
-                )
-            composite = composite_score(metrics)
-            if memo is not None:
-                memo = memo.result()
-                metrics[memo.name] = memo
+        metrics = {}
+        for stat, summ, rc, pool in zip(stats, model_summ, ref.compare, ref.pool):
+            eff = effects_for(stat.name, rc, stat.coords(), k_nyquist=src.track.k_nyquist)
+            null = cached_null(src, stat, ref.groups, rc, pool, n, eff)
+            metrics[stat.name] = score_statistic(
+                stat.name, stat.distance, summ, rc, version=str(stat.version), seed=seed, null=null, effects=eff
+            )
+        composite = composite_score(metrics)
+        if with_memo and ref.train is not None:
+            feats = model_summ[[i for i, s in enumerate(summarised) if s is feature_stat][0]]
+            # U1 | U2 = compare boxes | other test boxes
+            unseen = cached_unseen(src, feature_stat, ref.groups, ref.test_features, ref.train, ref.n_compare)
+            null_values = cached_closeness_null(src, feature_stat, ref.groups, unseen.closeness, feats.shape[0])
+            memo = memorisation_score(feats, ref.test_features, ref.train, seed=seed, unseen=unseen, null_values=null_values)
+            metrics[memo.name] = memo
         # Holm over the result's metrics: a perfect generator gets no flag anywhere with probability >= 95%.
         for name, p_adj in holm({k: m.p_value for k, m in metrics.items()}).items():
             metrics[name].p_adjusted = p_adj

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, parallel=True)
 def scan_tile(v, v_bits, pad, a, b, j0, vmin, best, best_j, tmin, tmin_bits):  # pragma: no cover - compiled
     """Update row ``i``'s running screen minimum ``vmin[i]`` and its exact nearest ``best_j[i]`` (``best[i]``) over
     the columns ``j0 … j0 + v.shape[1] − 1``.
