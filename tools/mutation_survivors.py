@@ -6,10 +6,12 @@ From the repository root, after ``tools/mutation.sh all`` (mutmut's results in `
     python tools/mutation_survivors.py --check    # exit 1 if a survivor has no verdict (or a verdict is stale)
     python tools/mutation_survivors.py --run-tests   # only the table, with the tests the run had
 
-A mutant's status is mutmut's (``mutants/**/*.meta``), with two later answers laid over it, both from
+A mutant's status is mutmut's (``mutants/**/*.meta``), with later answers laid over it, all from
 ``tools/mutation_recheck.py`` in one plain pytest process: ``mutants/recheck.txt`` for the ones mutmut
-called *suspicious* (its forked worker raised), and ``mutants/recheck-survivors.txt`` for survivors re-run
-against tests written after the run (``--survivors``; a "killed by" there replaces "survived").
+called *suspicious* (its forked worker raised), ``mutants/recheck-unrun.txt`` and ``mutants/module-*.txt``
+(``--unrun``, ``--module``) for the ones mutmut has not run (a module re-run after its code changed), and
+``mutants/recheck-survivors.txt`` for survivors re-run against tests written after the run
+(``--survivors``; a "killed by" there replaces "survived").
 
 Every survivor must be named in ``tools/mutation_verdicts.toml``: groups of mutants, each with a kind
 (``equivalent``: the same behaviour for every valid input; ``cosmetic``: message, description or
@@ -64,6 +66,13 @@ def statuses(new_tests: bool = True) -> "dict[str, tuple[str, str]]":
         if out.get(name, ("",))[0] == "not checked":
             status = ("timeout" if "(timeout)" in answer else "killed") if answer.startswith("killed") else answer.split(" ")[0]
             out[name] = ("no tests" if answer == "no tests" else status, "one-process run: " + answer)
+    # a whole module re-run in one process (``mutation_recheck.py --module``) after its code changed: mutmut's
+    # regenerated mutants of the changed functions are "not checked", and the module run decides them
+    for path in sorted(Path("mutants").glob("module-*.txt")):
+        for name, answer in _answers(path).items():
+            if out.get(name, ("",))[0] == "not checked":
+                status = ("timeout" if "(timeout)" in answer else "killed") if answer.startswith("killed") else answer.split(" ")[0]
+                out[name] = (status, "module run: " + answer)
     for name, answer in _answers(Path("mutants/recheck-survivors.txt")).items() if new_tests else ():
         if out.get(name, ("",))[0] in ("survived", "no tests") and answer.startswith("killed"):
             out[name] = ("killed", "new test: " + answer[len("killed by "):])
@@ -143,8 +152,9 @@ def main(argv: "list[str]") -> int:
         "`tools/mutation_verdicts.toml`; how the run was made and what the numbers mean: `docs/mutation.md`.",
         "Score = (killed + timeout) / (mutants run); a timeout is a mutant that made the tests hang (noticed).",
         "Status: as decided by mutmut's run, the one-process recheck of its suspicious and timed-out mutants,",
-        "the one-process run of the mutants it did not reach (all with the tests of main at the run), and the",
-        "re-run of the survivors against this branch's new tests (`new test`); the first table is the result.",
+        "the one-process run of the mutants it did not reach and of a module re-run after its code changed",
+        "(`module run`; all with the tests of main at the run), and the re-run of the survivors against the",
+        "tests written for them (`new test`); the first table is the result.",
         "",
         *rows,
         "",
