@@ -555,3 +555,39 @@ def test_memorisation_reference_half_precomputed_is_the_same_score_and_is_what_i
         memorisation_score(M, T, R, n_floor_draws=7, unseen=unseen, null_values=null[:6])
     with pytest.raises(CosmobenchError, match="unseen was measured on 12 test maps, not these 11"):
         memorisation_score(M, T[:11], R, unseen=unseen)
+
+
+def test_unseen_closeness_called_on_its_own_names_the_malformed_input():
+    """The evaluation calls unseen_closeness directly (to cache it), past memorisation_score's checks: it names
+    which features are malformed, with their sizes."""
+    from cosmobench.compare.memorisation import unseen_closeness
+    from cosmobench.errors import CosmobenchError
+
+    _, T, R = _memo_sets(17, n=1, t=12, r=30)
+    bad_t, bad_r = T.copy(), R.copy()
+    bad_t[3, 1], bad_r[7, 4] = np.nan, np.inf
+    for who, args in (("test", (bad_t, R)), ("training", (T, bad_r))):
+        with pytest.raises(CosmobenchError, match=f"^1 rows of {who} summaries contain NaN or Inf"):
+            unseen_closeness(*args)
+    with pytest.raises(CosmobenchError, match="^test features have 3 columns but training features have 5; use the same features$"):
+        unseen_closeness(T[:, :3], R)
+    with pytest.raises(CosmobenchError, match="^memorisation needs at least 4 held-out test maps \\(got 3\\) for its null$"):
+        unseen_closeness(T[:3], R)
+
+
+def test_memorisation_with_a_u1_under_four_maps_says_how_many_test_maps_to_pass():
+    """4 or 5 test maps, or a split at 2, are enough rows for each check but the first but leave U1 (the null's pool)
+    2 maps: the refusal says so and what to pass, not a size rule the input meets ("at least 4 (got 4)")."""
+    import re
+
+    from cosmobench.compare.memorisation import unseen_closeness
+    from cosmobench.errors import CosmobenchError
+
+    M, T, R = _memo_sets(18, n=10, t=12, r=30)
+    says = re.escape("memorisation's null is drawn from the first 2 test maps (U1) and needs at least 4; pass at least "
+                     "8 test maps, or a test_split of at least 4")
+    for call in (lambda: memorisation_score(M, T[:4], R), lambda: unseen_closeness(T[:4], R),
+                 lambda: unseen_closeness(T[:5], R), lambda: memorisation_score(M, T, R, test_split=2),
+                 lambda: unseen_closeness(T, R, test_split=2)):
+        with pytest.raises(CosmobenchError, match=f"^{says}$"):
+            call()
