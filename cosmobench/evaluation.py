@@ -319,7 +319,8 @@ def evaluate(
     if with_memo and feature_stat is None:
         feature_stat = DiversityStatistic(src.track)  # summarised for memorisation only, not scored
     summarised = stats + ([feature_stat] if with_memo and all(s is not feature_stat for s in stats) else [])
-    prefetched = prefetch_reference(src, stats, feature_stat=feature_stat if with_memo else None)
+    memo_stat = feature_stat if with_memo else None
+    prefetched = prefetch_reference(src, stats, feature_stat=memo_stat)
     check_budget(summarised, src, n, batch_size)
 
     model_summ, model_maps, validity = _model_summaries(
@@ -327,7 +328,7 @@ def evaluate(
     )
     with clock("reference"):
         ref = reference_summaries(
-            src, stats, feature_stat=feature_stat if with_memo else None, batch_size=batch_size, progress=progress,
+            src, stats, feature_stat=memo_stat, batch_size=batch_size, progress=progress,
             widths={st.name: summ.shape[1] for st, summ in zip(summarised, model_summ)}, prefetched=prefetched,
         )
 

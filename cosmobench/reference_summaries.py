@@ -205,11 +205,11 @@ def reference_summaries(
         are not valid δ maps ("the reference source is corrupted, not the model").
     """
     if prefetched is not None:
-        for msg in prefetched.result().problems:
+        got = prefetched.result()
+        for msg in got.problems:
             warnings.warn(msg, stacklevel=2)
-        ref = prefetched.result().value
-        if ref is not None and _widths_match(ref, stats, feature_stat, widths):
-            return ref
+        if got.value is not None and _widths_match(got.value, stats, feature_stat, widths):
+            return got.value
     compare, pool, floor_split = split_plan(src)
     groups = {"compare": compare, "pool": pool}
     jobs, paths = _jobs_and_paths(src, stats, feature_stat, groups)
@@ -266,7 +266,7 @@ def reference_summaries(
 
 def _rows(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``a[idx]``; a view when ``idx`` is one run of consecutive rows (the training boxes are: 100 MB not copied)."""
-    if idx.size and idx[-1] - idx[0] == idx.size - 1 and (idx.size < 2 or bool((np.diff(idx) == 1).all())):
+    if idx.size and bool((np.diff(idx) == 1).all()):
         return a[idx[0] : idx[-1] + 1]
     return a[idx]
 
